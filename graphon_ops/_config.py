@@ -1,0 +1,95 @@
+"""Numerical defaults and a scoped, thread-safe way to override them.
+
+Every tolerance or flag that more than one module uses lives here, with the reason for its value.
+Overrides go through :func:`options`, a context manager backed by :mod:`contextvars`, so that a
+setting made in one thread or task never leaks into another and tests never edit globals.
+
+Numba compilation flags are read once, when a kernel module is first imported (numba fixes them at
+decoration time); they are module constants, not context options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+
+__all__ = ["Options", "get_options", "options", "NUMBA_FLAGS"]
+
+#: Flags for every ``@numba.njit`` kernel. ``fastmath`` stays off: it lets LLVM assume that no
+#: NaN/inf occurs, which would silently break the non-finite checks the package relies on.
+#: ``cache`` writes compiled kernels next to the sources so that a second process skips compilation.
+NUMBA_FLAGS: dict = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Defaults that a caller may override for a scope with :func:`options`.
+
+    Attributes
+    ----------
+    dtype : numpy dtype
+        Floating-point type of every result (float64; float32 is accepted where a function says so).
+    backend : {"cpu", "gpu", "auto"}
+        Array backend when a function is not told one (see :mod:`graphon_ops._backend`).
+    memory_budget_bytes : int
+        Largest working set a single call may allocate before it tiles its work or refuses.
+        Default 4 GiB: a sixth of a 24 GiB machine, leaving room for the caller's own arrays.
+    unit_interval_tolerance : float
+        Graphon values in ``[-tol, 1 + tol]`` are accepted (and clipped) as rounding of values in
+        [0, 1]; 64 ulp of 1.0 covers a few operations of rounding in a user formula.
+    symmetry_tolerance : float
+        Relative tolerance (to the largest entry) under which a kernel matrix counts as symmetric.
+    numba_min_size : int
+        Grids with fewer points than this are evaluated with plain numpy (the numba kernel's call
+        overhead is not worth it below a few thousand points).
+    """
+
+    dtype: type = np.float64
+    backend: str = "cpu"
+    memory_budget_bytes: int = 4 * 2**30
+    unit_interval_tolerance: float = 64 * np.finfo(np.float64).eps
+    symmetry_tolerance: float = 1e-12
+    numba_min_size: int = 4096
+
+
+_OPTIONS: contextvars.ContextVar[Options] = contextvars.ContextVar("graphon_ops_options", default=Options())
+
+
+def get_options() -> Options:
+    """Return the options in force in the current context."""
+    return _OPTIONS.get()
+
+
+@contextlib.contextmanager
+def options(**overrides) -> Iterator[Options]:
+    """Override defaults for the duration of a ``with`` block.
+
+    Examples
+    --------
+    >>> import graphon_ops as go
+    >>> with go.options(memory_budget_bytes=2**20) as opts:
+    ...     opts.memory_budget_bytes
+    1048576
+    >>> go.get_options().memory_budget_bytes == 4 * 2**30
+    True
+    """
+    current = _OPTIONS.get()
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(Options)}
+    if unknown:
+        raise ValueError(f"options: unknown option(s) {sorted(unknown)}; known: "
+                         f"{[f.name for f in dataclasses.fields(Options)]}")
+    if "backend" in overrides and overrides["backend"] not in ("cpu", "gpu", "auto"):
+        raise ValueError(f"options: backend must be 'cpu', 'gpu' or 'auto', got {overrides['backend']!r}")
+    if "memory_budget_bytes" in overrides and not (
+            isinstance(overrides["memory_budget_bytes"], (int, np.integer)) and overrides["memory_budget_bytes"] > 0):
+        raise ValueError(f"options: memory_budget_bytes must be a positive integer, got "
+                         f"{overrides['memory_budget_bytes']!r}")
+    token = _OPTIONS.set(dataclasses.replace(current, **overrides))
+    try:
+        yield _OPTIONS.get()
+    finally:
+        _OPTIONS.reset(token)

@@ -1,0 +1,155 @@
+"""Argument checks shared by every public function.
+
+Each check raises ``ValueError`` with the argument's name and the offending value, so that a bad
+input is reported where it enters the package instead of surfacing later as a NaN.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._config import get_options
+
+__all__ = [
+    "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_density",
+    "check_choice", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
+    "format_bytes",
+]
+
+
+def as_float_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None, allow_empty: bool = False,
+                   dtype=None) -> np.ndarray:
+    """Convert to a finite floating array, checking dimension, emptiness and finiteness."""
+    dtype = get_options().dtype if dtype is None else dtype
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}: {exc}") from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if arr.ndim not in allowed:
+            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s), "
+                             f"got shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} must be finite; entry {tuple(int(i) for i in bad)} is "
+                         f"{arr[tuple(bad)]!r}")
+    return arr
+
+
+def as_mask(name: str, value) -> np.ndarray:
+    """Check a 2-D 0/1 mask and return it as a ``uint8`` array."""
+    arr = np.asarray(value)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D 0/1 array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr.astype(np.uint8)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name} must be numeric 0/1, got dtype {arr.dtype}")
+    bad = (arr != 0) & (arr != 1)
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must contain only 0 and 1; entry {idx} is {arr[idx]!r}")
+    return arr.astype(np.uint8)
+
+
+def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
+    """An integer (not bool, not a float with integral value) at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_float(name: str, value) -> float:
+    """A finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_density(name: str, value) -> float:
+    """A density in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must be a density in (0, 1], got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    """One of a fixed set of strings."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_unit_interval(name: str, values: np.ndarray) -> np.ndarray:
+    """Check graphon values: finite and in [0, 1] up to rounding; returns them clipped to [0, 1].
+
+    Values within ``options().unit_interval_tolerance`` of the interval are rounding and are clipped;
+    anything further out is an error naming the first bad entry.
+    """
+    values = np.asarray(values, dtype=get_options().dtype)
+    tol = get_options().unit_interval_tolerance
+    finite = np.isfinite(values)
+    if not np.all(finite):
+        idx = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{name} must be finite; entry {idx} is {values[idx]!r}")
+    lo, hi = values.min(initial=0.0), values.max(initial=1.0)
+    if lo < -tol or hi > 1.0 + tol:
+        bad = (values < -tol) | (values > 1.0 + tol)
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must take values in [0, 1]; entry {idx} is {values[idx]!r}")
+    if lo < 0.0 or hi > 1.0:
+        values = np.clip(values, 0.0, 1.0)
+    return values
+
+
+def check_sorted_breakpoints(name: str, value) -> np.ndarray:
+    """Breakpoints in [0, 1], strictly increasing; 0 and 1 are added when missing."""
+    arr = as_float_array(name, value, ndim=1, allow_empty=True)
+    if arr.size and (arr[0] < 0.0 or arr[-1] > 1.0):
+        raise ValueError(f"{name} must lie in [0, 1], got {arr.tolist()}")
+    if np.any(np.diff(arr) <= 0):
+        raise ValueError(f"{name} must be strictly increasing, got {arr.tolist()}")
+    if arr.size == 0 or arr[0] > 0.0:
+        arr = np.concatenate([[0.0], arr])
+    if arr[-1] < 1.0:
+        arr = np.concatenate([arr, [1.0]])
+    return arr
+
+
+def as_generator(seed) -> np.random.Generator:
+    """``None``, an int, a SeedSequence or a Generator -> a ``numpy.random.Generator``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)) and not isinstance(seed, bool):
+        if isinstance(seed, numbers.Integral) and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        return np.random.default_rng(seed)
+    raise ValueError(f"seed must be None, an int, a SeedSequence or a numpy Generator, got {seed!r}")
+
+
+def format_bytes(nbytes: float) -> str:
+    """Human-readable size (binary units)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(nbytes) < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_memory(what: str, nbytes: float, budget: int | None = None) -> None:
+    """Refuse work whose estimated working set exceeds the memory budget, saying what it needs."""
+    budget = get_options().memory_budget_bytes if budget is None else budget
+    if nbytes > budget:
+        raise ValueError(f"{what} would need about {format_bytes(nbytes)}, more than the memory budget of "
+                         f"{format_bytes(budget)}; use a smaller size or raise the budget with "
+                         f"graphon_ops.options(memory_budget_bytes=...)")

@@ -1,0 +1,459 @@
+r"""Bipartite graphons :math:`W: [0,1]^2 \to [0,1]` as continuous objects.
+
+A :class:`Graphon` never stores a grid. Anything that integrates takes a
+:class:`~graphon_ops.quadrature.QuadratureRule` (or builds the default one from the graphon's known
+breakpoints), so that a convergence study is one graphon and a sequence of rules.
+
+:math:`W(u, v)` is the limiting probability that the output neuron at latent position :math:`u`
+connects to the input neuron at latent position :math:`v` (SPEC §1).
+
+* density :math:`\rho(W) = \int\!\!\int W(u,v)\,du\,dv`
+* out-degree :math:`d_\mathrm{out}(u) = \int W(u,v)\,dv`, in-degree :math:`d_\mathrm{in}(v) = \int W(u,v)\,du`
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ._config import get_options
+from ._validation import (as_float_array, as_mask, check_positive_int, check_sorted_breakpoints,
+                          check_unit_interval)
+from .quadrature import QuadratureRule, composite
+
+__all__ = ["Graphon", "graphon", "DEFAULT_NODES_PER_PIECE"]
+
+#: Gauss--Legendre nodes per piece of the default rule. For a graphon analytic on each piece, 32 nodes
+#: reach 1e-12 relative accuracy in every worked example of ``docs/graphons.rst``; pass a rule to
+#: control accuracy yourself.
+DEFAULT_NODES_PER_PIECE = 32
+
+_KINDS = ("constant", "product", "step", "callable", "sympy")
+
+
+def _frozen_array(a) -> np.ndarray:
+    a = np.array(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _check_points(name: str, x) -> np.ndarray:
+    x = as_float_array(name, x, allow_empty=True)
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{x.min()!r}, {x.max()!r}]")
+    return x
+
+
+def _piece_index(breaks: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Index i of the piece [b_i, b_{i+1}) holding x (the last piece is closed at 1)."""
+    return np.clip(np.searchsorted(breaks, x, side="right") - 1, 0, breaks.size - 2)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Graphon:
+    r"""A bipartite graphon :math:`W(u, v)` with what is known about it exactly.
+
+    Build one with the named constructors (:meth:`constant`, :meth:`product`, :meth:`step`,
+    :meth:`from_mask`, :meth:`from_callable`, :meth:`from_sympy`) or the factory :func:`graphon`.
+    Calling ``W(u, v)`` evaluates with numpy broadcasting and checks that the values are finite and
+    in [0, 1] (``ValueError`` otherwise).
+
+    Attributes
+    ----------
+    kind : {"constant", "product", "step", "callable", "sympy"}
+        Which structure the exact integrals and the fast paths may use.
+    row_breaks, col_breaks : ndarray
+        Known lines of discontinuity in :math:`u` and :math:`v`, ends included; the default rule
+        puts a Gauss--Legendre piece between consecutive breaks.
+    values : ndarray or None
+        Block values :math:`P` of a step graphon (``(1, 1)`` for a constant one).
+    expr, symbols : sympy objects or None
+        The expression of a :meth:`from_sympy` graphon and its ``(u, v)`` symbols.
+    metadata : mapping
+        Read-only extra facts (e.g. the solved threshold ``tau`` of a saliency-model limit).
+    """
+
+    function: Callable = dataclasses.field(repr=False)
+    kind: str
+    row_breaks: np.ndarray = dataclasses.field(repr=False)
+    col_breaks: np.ndarray = dataclasses.field(repr=False)
+    values: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    expr: Any = None
+    symbols: tuple | None = dataclasses.field(default=None, repr=False)
+    factors: tuple | None = dataclasses.field(default=None, repr=False)
+    scalar_function: Callable | None = dataclasses.field(default=None, repr=False)
+    metadata: Mapping = dataclasses.field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "row_breaks", _frozen_array(self.row_breaks))
+        object.__setattr__(self, "col_breaks", _frozen_array(self.col_breaks))
+        if self.values is not None:
+            object.__setattr__(self, "values", _frozen_array(self.values))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    def replace(self, **changes) -> "Graphon":
+        """A copy with some fields changed (e.g. ``metadata``)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def constant(cls, c: float) -> "Graphon":
+        """The constant graphon :math:`W \\equiv c`, :math:`c \\in [0, 1]`.
+
+        Examples
+        --------
+        >>> Graphon.constant(0.3).density()
+        0.3
+        """
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c) or not 0 <= c <= 1:
+            raise ValueError(f"c must be a number in [0, 1], got {c!r}")
+        c = float(c)
+        return cls(lambda u, v: np.full(np.broadcast(u, v).shape, c), "constant", [0.0, 1.0], [0.0, 1.0],
+                   values=[[c]])
+
+    @classmethod
+    def product(cls, f: Callable, g: Callable, *, row_breaks=(), col_breaks=()) -> "Graphon":
+        """The rank-one graphon :math:`W(u, v) = f(u)\\,g(v)` for vectorised callables ``f``, ``g``.
+
+        Examples
+        --------
+        >>> W = Graphon.product(lambda u: u, lambda v: 1 - v)
+        >>> float(W(0.5, 0.25))
+        0.375
+        """
+        if not (callable(f) and callable(g)):
+            raise ValueError(f"f and g must be callables, got {type(f).__name__} and {type(g).__name__}")
+        return cls(lambda u, v: np.asarray(f(u), dtype=float) * np.asarray(g(v), dtype=float), "product",
+                   check_sorted_breakpoints("row_breaks", row_breaks),
+                   check_sorted_breakpoints("col_breaks", col_breaks), factors=(f, g))
+
+    @classmethod
+    def step(cls, values, row_breaks=None, col_breaks=None) -> "Graphon":
+        """Step graphon: :math:`W = P_{ij}` on :math:`[a_i, a_{i+1}) \\times [b_j, b_{j+1})`.
+
+        Parameters
+        ----------
+        values : array_like, shape (r, c)
+            Block values in [0, 1].
+        row_breaks, col_breaks : array_like, optional
+            ``r + 1`` and ``c + 1`` strictly increasing points from 0 to 1 (or the ``r - 1`` /
+            ``c - 1`` interior ones). Default: equal blocks.
+
+        Examples
+        --------
+        >>> W = Graphon.step([[1.0, 0.0], [0.0, 1.0]], row_breaks=[0.25])
+        >>> W.density()
+        0.5
+        """
+        P = check_unit_interval("values", as_float_array("values", values, ndim=2))
+        r, c = P.shape
+        rb = np.linspace(0.0, 1.0, r + 1) if row_breaks is None else check_sorted_breakpoints("row_breaks", row_breaks)
+        cb = np.linspace(0.0, 1.0, c + 1) if col_breaks is None else check_sorted_breakpoints("col_breaks", col_breaks)
+        if rb.size != r + 1 or cb.size != c + 1:
+            raise ValueError(f"row_breaks/col_breaks must delimit {r} x {c} blocks, got {rb.size - 1} x "
+                             f"{cb.size - 1} pieces")
+        P = _frozen_array(P)
+
+        def evaluate(u, v):
+            return P[_piece_index(rb, np.asarray(u)), _piece_index(cb, np.asarray(v))]
+
+        return cls(evaluate, "step", rb, cb, values=P)
+
+    @classmethod
+    def from_mask(cls, mask, row_order=None, col_order=None) -> "Graphon":
+        """Empirical graphon of a 0/1 mask: the step graphon on equal blocks with :math:`P = M`.
+
+        Parameters
+        ----------
+        mask : array_like, shape (n_out, n_in)
+            0/1 (or boolean) entries.
+        row_order, col_order : array_like of int, optional
+            Permutations listing the rows (columns) in increasing latent position, so that
+            ``mask[row_order][:, col_order]`` is the matrix in latent order (e.g.
+            ``numpy.argsort(positions)``).
+
+        Examples
+        --------
+        >>> W = Graphon.from_mask([[0, 1], [1, 1]], row_order=[1, 0])
+        >>> W.values.tolist()
+        [[1.0, 1.0], [0.0, 1.0]]
+        """
+        M = as_mask("mask", mask)
+        M = M[_check_permutation("row_order", row_order, M.shape[0])]
+        M = M[:, _check_permutation("col_order", col_order, M.shape[1])]
+        return cls.step(M.astype(np.float64)).replace(metadata={"source": "mask", "shape": M.shape})
+
+    @classmethod
+    def from_callable(cls, f: Callable, *, row_breaks=(), col_breaks=(), jit: bool = False) -> "Graphon":
+        """A graphon from a Python callable.
+
+        Parameters
+        ----------
+        f : callable
+            ``f(u, v)`` vectorised over numpy arrays (broadcasting); with ``jit=True`` instead a scalar
+            function of two floats that numba can compile (``math`` functions, arithmetic).
+        row_breaks, col_breaks : array_like, optional
+            Known discontinuities of ``f`` in ``u`` and ``v`` (the default rule integrates piecewise).
+        jit : bool
+            Compile ``f`` with numba and evaluate large grids with a parallel kernel.
+
+        Values are checked (finite, in [0, 1]) when first evaluated on a grid.
+
+        Examples
+        --------
+        >>> W = Graphon.from_callable(lambda u, v: u * v)
+        >>> round(W.density(), 12)
+        0.25
+        """
+        if not callable(f):
+            raise ValueError(f"f must be callable, got {type(f).__name__}")
+        scalar = None
+        function = f
+        if jit:
+            from ._kernels.cpu import jit_scalar_function, evaluate_pairs
+
+            scalar = jit_scalar_function(f)
+
+            def function(u, v):
+                u, v = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(v, dtype=float))
+                return evaluate_pairs(scalar, u.ravel(), v.ravel()).reshape(u.shape)
+
+        return cls(function, "callable", check_sorted_breakpoints("row_breaks", row_breaks),
+                   check_sorted_breakpoints("col_breaks", col_breaks), scalar_function=scalar)
+
+    @classmethod
+    def from_sympy(cls, expr, u, v, *, row_breaks=(), col_breaks=()) -> "Graphon":
+        """A graphon from a sympy expression in the symbols ``u``, ``v`` (lambdified for numpy).
+
+        The expression is kept, so :meth:`density` and the degrees are integrated exactly by sympy
+        when it can (numerically with the default rule otherwise).
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> u, v = sp.symbols("u v")
+        >>> W = Graphon.from_sympy(u * v**2, u, v)
+        >>> W.density() == 1 / 6
+        True
+        """
+        import sympy
+
+        try:
+            expr = sympy.sympify(expr, strict=True)
+        except (sympy.SympifyError, TypeError) as exc:
+            raise ValueError(f"expr must be a sympy expression, got {expr!r}: {exc}") from None
+        for name, sym in (("u", u), ("v", v)):
+            if not isinstance(sym, sympy.Symbol):
+                raise ValueError(f"{name} must be a sympy Symbol, got {sym!r}")
+        extra = expr.free_symbols - {u, v}
+        if extra:
+            raise ValueError(f"expr may only depend on {u} and {v}; it also has {sorted(map(str, extra))}")
+        lambdified = sympy.lambdify((u, v), expr, modules="numpy")
+
+        def evaluate(uu, vv):
+            uu, vv = np.asarray(uu, dtype=float), np.asarray(vv, dtype=float)
+            return np.broadcast_to(np.asarray(lambdified(uu, vv), dtype=float), np.broadcast(uu, vv).shape)
+
+        return cls(evaluate, "sympy", check_sorted_breakpoints("row_breaks", row_breaks),
+                   check_sorted_breakpoints("col_breaks", col_breaks), expr=expr, symbols=(u, v))
+
+    # ------------------------------------------------------------------ evaluation
+    def __call__(self, u, v) -> np.ndarray:
+        """Values :math:`W(u, v)` with broadcasting; checked to be finite and in [0, 1]."""
+        u, v = _check_points("u", u), _check_points("v", v)
+        return check_unit_interval("W(u, v)", self.function(u, v))
+
+    def on_grid(self, x, y) -> np.ndarray:
+        """The matrix :math:`W(x_i, y_k)` (shape ``(len(x), len(y))``), checked like ``W(u, v)``.
+
+        Step and constant graphons index their block values; product graphons take an outer product;
+        a ``jit`` callable runs the parallel numba kernel on grids of at least
+        ``options().numba_min_size`` points.
+        """
+        x, y = _check_points("x", np.ravel(x)), _check_points("y", np.ravel(y))
+        if self.kind in ("step", "constant"):
+            P = self.values
+            values = P[_piece_index(self.row_breaks, x)][:, _piece_index(self.col_breaks, y)] \
+                if self.kind == "step" else np.full((x.size, y.size), P[0, 0])
+        elif self.kind == "product":
+            f, g = self.factors
+            values = np.outer(np.broadcast_to(f(x), x.shape), np.broadcast_to(g(y), y.shape))
+        elif self.scalar_function is not None and x.size * y.size >= get_options().numba_min_size:
+            from ._kernels.cpu import evaluate_grid
+
+            values = evaluate_grid(self.scalar_function, x, y)
+        else:
+            values = self.function(x[:, None], y[None, :])
+        return check_unit_interval("W(u, v)", values)
+
+    def default_rule(self, axis: str = "row", m: int = DEFAULT_NODES_PER_PIECE) -> QuadratureRule:
+        """The rule exact integrals fall back to: composite Gauss--Legendre on the known breaks.
+
+        Step and constant graphons get one midpoint node per block, which integrates them exactly.
+        """
+        breaks = self.row_breaks if axis == "row" else self.col_breaks
+        if self.kind in ("step", "constant"):
+            return composite("midpoint", 1, breaks)
+        return composite("gauss_legendre", check_positive_int("m", m), breaks)
+
+    # ------------------------------------------------------------------ integrals
+    def density(self, rule: QuadratureRule | None = None) -> float:
+        r""":math:`\rho(W) = \int_0^1\!\int_0^1 W(u,v)\,du\,dv`.
+
+        Exact for constant and step graphons, and for sympy graphons whose integral sympy can do;
+        otherwise the tensor rule ``rule`` x ``rule`` (default: :meth:`default_rule` on each side).
+        """
+        if self.kind in ("constant", "step"):
+            return float(np.diff(self.row_breaks) @ self.values @ np.diff(self.col_breaks))
+        if self.kind == "sympy" and rule is None and self._exact_density is not None:
+            return self._exact_density
+        ru = rule if rule is not None else self.default_rule("row")
+        rv = rule if rule is not None else self.default_rule("col")
+        return float(ru.weights @ self.on_grid(ru.nodes, rv.nodes) @ rv.weights)
+
+    def out_degree(self, u, rule: QuadratureRule | None = None) -> np.ndarray:
+        r"""Out-degree (fan-in profile) :math:`d_\mathrm{out}(u) = \int_0^1 W(u,v)\,dv` at points ``u``."""
+        return self._degree(u, rule, "row")
+
+    def in_degree(self, v, rule: QuadratureRule | None = None) -> np.ndarray:
+        r"""In-degree :math:`d_\mathrm{in}(v) = \int_0^1 W(u,v)\,du` at points ``v``."""
+        return self.transpose()._degree(v, rule, "row")
+
+    def _degree(self, u, rule, axis):
+        u = _check_points("u", u)
+        shape = u.shape
+        u = u.ravel()
+        if self.kind in ("constant", "step"):
+            out = self.values[_piece_index(self.row_breaks, u)] @ np.diff(self.col_breaks)
+        elif self.kind == "sympy" and rule is None and self._exact_out_degree is not None:
+            out = np.broadcast_to(np.asarray(self._exact_out_degree(u), dtype=float), u.shape)
+        else:
+            rv = rule if rule is not None else self.default_rule("col")
+            out = self.on_grid(u, rv.nodes) @ rv.weights
+        return np.asarray(out, dtype=float).reshape(shape)
+
+    @functools.cached_property
+    def _exact_density(self) -> float | None:
+        import sympy
+
+        u, v = self.symbols
+        return _real_number(sympy.integrate(self.expr, (v, 0, 1), (u, 0, 1)))
+
+    @functools.cached_property
+    def _exact_out_degree(self):
+        import sympy
+
+        u, v = self.symbols
+        value = sympy.integrate(self.expr, (v, 0, 1))
+        if value.has(sympy.Integral):
+            return None
+        degree = sympy.lambdify(u, value, modules=["scipy", "numpy"])
+
+        def evaluate(x):
+            # Antiderivatives may pass through complex special functions (e.g. Ei); keep the real part
+            # only when the imaginary part is rounding.
+            out = np.asarray(degree(x))
+            if np.iscomplexobj(out):
+                if np.any(np.abs(out.imag) > 1e-12 * np.maximum(1.0, np.abs(out.real))):
+                    raise ValueError(f"exact out-degree of {self.expr} is not real on the grid")
+                out = out.real
+            return out
+
+        return evaluate
+
+    def transpose(self) -> "Graphon":
+        """The graphon :math:`W^\\top(u, v) = W(v, u)` (the adjoint operator's kernel)."""
+        f = self.function
+        swapped = dict(row_breaks=self.col_breaks, col_breaks=self.row_breaks, metadata=self.metadata)
+        if self.kind in ("step", "constant"):
+            return Graphon.step(self.values.T, self.col_breaks, self.row_breaks).replace(
+                kind=self.kind, metadata=self.metadata)
+        if self.kind == "product":
+            g, h = self.factors
+            return dataclasses.replace(self, function=lambda u, v: f(v, u), factors=(h, g), **swapped)
+        if self.kind == "sympy":
+            import sympy
+
+            u, v = self.symbols
+            t = sympy.Dummy("t")
+            expr = self.expr.subs(u, t).subs(v, u).subs(t, v)
+            return Graphon.from_sympy(expr, u, v, row_breaks=self.col_breaks, col_breaks=self.row_breaks).replace(
+                metadata=self.metadata)
+        scalar = self.scalar_function
+        if scalar is not None:
+            from ._kernels.cpu import jit_scalar_function
+
+            scalar = jit_scalar_function(_swap_scalar(scalar))
+        return dataclasses.replace(self, function=lambda u, v: f(v, u), scalar_function=scalar, **swapped)
+
+    def __repr__(self) -> str:
+        shape = "" if self.values is None else f", blocks={self.values.shape}"
+        expr = "" if self.expr is None else f", expr={self.expr}"
+        return f"Graphon(kind={self.kind!r}{shape}{expr})"
+
+
+def _real_number(value) -> float | None:
+    """A sympy result as a float, or None when it is not a closed-form real number."""
+    import sympy
+
+    if value.has(sympy.Integral) or not value.is_number:
+        return None
+    number = complex(sympy.N(value, 30))
+    return number.real if abs(number.imag) <= 1e-14 * max(1.0, abs(number.real)) else None
+
+
+def _swap_scalar(f):
+    def swapped(u, v):
+        return f(v, u)
+
+    return swapped
+
+
+def _check_permutation(name: str, order, n: int) -> np.ndarray:
+    if order is None:
+        return np.arange(n)
+    order = np.asarray(order)
+    if order.shape != (n,) or not np.issubdtype(order.dtype, np.integer) \
+            or not np.array_equal(np.sort(order), np.arange(n)):
+        raise ValueError(f"{name} must be a permutation of range({n}), got {order!r}")
+    return order
+
+
+def graphon(obj, **kwargs) -> Graphon:
+    """Friendly factory: turn a number, matrix, sympy expression, callable or Graphon into a Graphon.
+
+    * a number ``c`` -> :meth:`Graphon.constant`
+    * a 2-D array -> :meth:`Graphon.step` (``kwargs`` are its breakpoints)
+    * a sympy expression -> :meth:`Graphon.from_sympy` in the symbols named ``u`` and ``v``
+    * a callable -> :meth:`Graphon.from_callable`
+    * a Graphon -> itself
+
+    Examples
+    --------
+    >>> graphon(0.5).kind, graphon([[1, 0], [0, 1]]).kind
+    ('constant', 'step')
+    """
+    if isinstance(obj, Graphon):
+        return obj
+    if isinstance(obj, numbers.Real) and not isinstance(obj, bool):
+        return Graphon.constant(obj)
+    if isinstance(obj, (np.ndarray, list, tuple)):
+        return Graphon.step(obj, **kwargs)
+    if type(obj).__module__.startswith("sympy"):
+        import sympy
+
+        u, v = sympy.Symbol("u"), sympy.Symbol("v")
+        named = {s.name: s for s in obj.free_symbols}
+        return Graphon.from_sympy(obj, named.get("u", u), named.get("v", v), **kwargs)
+    if callable(obj):
+        return Graphon.from_callable(obj, **kwargs)
+    raise ValueError(f"cannot make a graphon from {type(obj).__name__}: give a number, a matrix, a sympy "
+                     f"expression, a callable or a Graphon")
