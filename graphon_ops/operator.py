@@ -72,7 +72,7 @@ class GraphonOperator:
         f = as_float_array("f", f, ndim=(1, 2))
         if f.shape[0] != self.col_rule.size:
             raise ValueError(f"f must have {self.col_rule.size} rows (one per column node), got shape {f.shape}")
-        return self.kernel @ (self.col_rule.weights[:, None] * f if f.ndim == 2 else self.col_rule.weights * f)
+        return self.matrix @ f
 
     def compose(self, other: "GraphonOperator") -> "GraphonOperator":
         r"""The operator :math:`T_{W_2} T_{W_1}` (``self`` = :math:`W_2`, ``other`` = :math:`W_1`).
