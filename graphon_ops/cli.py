@@ -1,0 +1,338 @@
+"""The ``graphon-ops`` command: validation report, Graphon-NTK, spectra and cut norms from files.
+
+Every subcommand validates its arguments and reports a bad one in a single line
+(``graphon-ops: error: ...``, exit status 2) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import re
+import sys
+import time
+import traceback
+from tokenize import TokenError
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["main", "parse_graphon", "load_array"]
+
+_EXPRESSION_NAMES = {"u", "v", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
+                     "erf", "erfc", "Abs", "Min", "Max", "sign", "Heaviside", "pi", "E"}
+_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z]+)|(\*\*|[-+*/^(),]))")
+
+
+class CommandError(ValueError):
+    """A bad command-line argument, reported in one line."""
+
+
+def _check_expression(text: str) -> None:
+    """Allow only numbers, the names in ``_EXPRESSION_NAMES`` and arithmetic: nothing else reaches sympy."""
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            if text[position:].strip() == "":
+                return
+            raise CommandError(f"graphon expression {text!r}: unexpected character {text[position]!r} at "
+                               f"position {position}")
+        name = match.group(2)
+        if name is not None and name not in _EXPRESSION_NAMES:
+            raise CommandError(f"graphon expression {text!r}: unknown name {name!r}; allowed: "
+                               f"{sorted(_EXPRESSION_NAMES)}")
+        position = match.end()
+
+
+def parse_graphon(spec: str):
+    """A graphon from a command-line specification.
+
+    * ``0.3`` -> constant graphon
+    * ``random:RHO`` / ``magnitude:RHO`` -> the pruning limits (constant ``RHO``)
+    * ``step:FILE`` -> step graphon with the block values in FILE (.npy/.npz/.csv), equal blocks
+    * anything else -> a sympy expression in ``u`` and ``v`` using arithmetic and the functions
+      exp, log, sqrt, sin, cos, tan, tanh, sinh, cosh, atan, erf, erfc, Abs, Min, Max, sign,
+      Heaviside and the constants pi, E (checked token by token before sympy sees it).
+
+    Examples
+    --------
+    >>> parse_graphon("0.25").density()
+    0.25
+    >>> round(parse_graphon("u*v").density(), 12)
+    0.25
+    """
+    from .graphon import Graphon
+
+    spec = spec.strip()
+    try:
+        value = float(spec)
+    except ValueError:
+        value = None
+    if value is not None:
+        return Graphon.constant(value)
+    head, _, tail = spec.partition(":")
+    if head in ("random", "magnitude") and tail:
+        try:
+            rho = float(tail)
+        except ValueError:
+            raise CommandError(f"graphon {spec!r}: density {tail!r} is not a number") from None
+        from ._validation import check_density
+
+        # both criteria keep each weight with probability rho in the limit (SPEC §8)
+        return Graphon.constant(check_density("density", rho)).replace(metadata={"method": head})
+    if head == "step" and tail:
+        return Graphon.step(load_array(tail, ndim=2))
+    import sympy
+    from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+    _check_expression(spec)
+    u, v = sympy.symbols("u v", real=True)
+    names = {name: getattr(sympy, name) for name in _EXPRESSION_NAMES - {"u", "v"}}
+    names.update(u=u, v=v)
+    try:
+        expr = parse_expr(spec, local_dict=names, transformations=standard_transformations + (convert_xor,))
+    except (SyntaxError, TypeError, sympy.SympifyError, TokenError) as exc:
+        raise CommandError(f"graphon expression {spec!r} does not parse: {exc}") from None
+    return Graphon.from_sympy(expr, u, v)
+
+
+def load_array(path: str, *, ndim: int | None = None) -> np.ndarray:
+    """Read a numeric array from ``.npy``, ``.npz`` (key ``X`` or the only array) or ``.csv``."""
+    if not os.path.isfile(path):
+        raise CommandError(f"file {path!r} does not exist")
+    try:
+        if path.endswith(".npy"):
+            array = np.load(path, allow_pickle=False)
+        elif path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as data:
+                keys = list(data.keys())
+                key = "X" if "X" in keys else (keys[0] if len(keys) == 1 else None)
+                if key is None:
+                    raise CommandError(f"{path!r} holds arrays {keys}: name the data 'X' or keep one array")
+                array = data[key]
+        elif path.endswith(".csv"):
+            array = np.loadtxt(path, delimiter=",", ndmin=2)
+        else:
+            raise CommandError(f"{path!r}: unknown file type (use .npy, .npz or .csv)")
+    except CommandError:
+        raise
+    except Exception as exc:  # unreadable or corrupt file: one line, not a traceback
+        raise CommandError(f"cannot read {path!r}: {exc}") from None
+    if ndim is not None and array.ndim != ndim:
+        raise CommandError(f"{path!r} must hold a {ndim}-D array, got shape {array.shape}")
+    return array
+
+
+# ------------------------------------------------------------------------------------ validate
+def _versions() -> dict:
+    import numba
+    import scipy
+    import sympy
+
+    return {"graphon_ops": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "numba": numba.__version__, "sympy": sympy.__version__,
+            "platform": platform.platform()}
+
+
+def _progress(items, enabled):
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc="studies", unit="study", file=sys.stderr)
+
+
+def _run_study(name: str, quick: bool, seed: int, out_dir: str) -> dict:
+    try:
+        module = importlib.import_module(f"graphon_ops.validation.{name}")
+        record = module.run(quick=quick, seed=seed, out_dir=out_dir)
+    except Exception as exc:  # a broken study is a failed claim in the report, not a crash of the run
+        return {"claim": name, "measured": f"the study raised {type(exc).__name__}: {exc}",
+                "criterion": "the study runs to completion", "passed": False, "table": [], "figures": [],
+                "error": traceback.format_exc()}
+    return record
+
+
+def _write_report(out_dir: str, meta: dict, records: dict) -> None:
+    from .validation import STUDIES
+    from .validation._common import markdown_table
+
+    lines = ["# graphon_ops validation report", "",
+             f"Mode: **{meta['mode']}**, seed {meta['seed']}, backend {meta['backend']}, "
+             f"total wall time {meta['wall_time_s']:.1f} s.", "",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
+             "## Summary", "", "| study | verdict | wall time (s) |", "|---|---|---|"]
+    for name, record in records.items():
+        lines.append(f"| [{name}](#{name.replace('_', '-')}) | {'PASS' if record['passed'] else 'FAIL'} | "
+                     f"{meta['study_times_s'][name]:.1f} |")
+    for name, record in records.items():
+        lines += ["", f"## {name}", "", f"*{STUDIES.get(name, name)}*", "",
+                  f"**Theory.** {record['claim']}", "", f"**Measured.** {record['measured']}", "",
+                  f"**Criterion.** {record['criterion']}", "",
+                  f"**Verdict: {'PASS' if record['passed'] else 'FAIL'}**", ""]
+        if record.get("table"):
+            lines += [markdown_table(record["table"]), ""]
+        lines += [f"![{figure}]({figure})" for figure in record.get("figures", [])]
+        if record.get("error"):
+            lines += ["```", record["error"], "```"]
+    with open(os.path.join(out_dir, "report.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _validate(args) -> int:
+    from ._config import options
+    from .validation import STUDIES
+
+    names = args.only or list(STUDIES)
+    unknown = [n for n in names if n not in STUDIES]
+    if unknown:
+        raise CommandError(f"--only: unknown study {unknown[0]!r}; known: {', '.join(STUDIES)}")
+    os.makedirs(args.out, exist_ok=True)
+    records, times = {}, {}
+    start = time.perf_counter()
+    with options(backend=args.backend):
+        for name in _progress(names, not args.no_progress):
+            t0 = time.perf_counter()
+            records[name] = _run_study(name, args.mode == "quick", args.seed, args.out)
+            times[name] = time.perf_counter() - t0
+    meta = {"mode": args.mode, "seed": args.seed, "backend": args.backend, "versions": _versions(),
+            "wall_time_s": time.perf_counter() - start, "study_times_s": times}
+    with open(os.path.join(args.out, "results.json"), "w") as fh:
+        json.dump({"meta": meta, "studies": records}, fh, indent=2, default=_json_default)
+    _write_report(args.out, meta, records)
+    width = max(len(n) for n in names)
+    print(f"\n{'study'.ljust(width)}  verdict  time (s)")
+    for name in names:
+        print(f"{name.ljust(width)}  {'PASS' if records[name]['passed'] else 'FAIL'}     {times[name]:8.1f}")
+    failed = [n for n in names if not records[n]["passed"]]
+    print(f"\n{len(names) - len(failed)} passed, {len(failed)} failed; report: "
+          f"{os.path.join(args.out, 'report.md')}")
+    return 1 if failed else 0
+
+
+# ------------------------------------------------------------------------------------ everyday commands
+def _ntk(args) -> int:
+    X = load_array(args.data, ndim=2).astype(np.float64)
+    graphons = [parse_graphon(spec) for spec in args.graphon]
+    from .ntk import graphon_ntk
+
+    result = graphon_ntk(X, graphons, activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b,
+                         first_layer=args.first_layer, normalization=args.normalization, backend=args.backend)
+    np.save(args.ntk_out, result.ntk)
+    np.save(args.nngp_out, result.nngp)
+    print(f"NTK ({result.ntk.shape[0]} x {result.ntk.shape[1]}) -> {args.ntk_out}; NNGP -> {args.nngp_out}")
+    return 0
+
+
+def _spectrum(args) -> int:
+    from .operator import discretize
+    from .quadrature import RULES
+
+    W = parse_graphon(args.graphon)
+    rule = RULES[args.rule](args.nodes)
+    op = discretize(W, rule)
+    try:
+        values, what = op.eigenvalues(args.k), "eigenvalues"
+    except ValueError:
+        values, what = op.singular_values(args.k), "singular values"
+    print(f"{what} of T_W ({args.rule}, {args.nodes} nodes):")
+    for i, value in enumerate(values, 1):
+        print(f"{i:4d}  {value: .16e}")
+    if args.out:
+        np.save(args.out, values)
+    return 0
+
+
+def _cutnorm(args) -> int:
+    from .cutnorm import cut_distance
+
+    mask = load_array(args.mask, ndim=2)
+    W = parse_graphon(args.graphon)
+    result = cut_distance(mask, W, labelled=not args.unlabelled, seed=args.seed)
+    kind = "unlabelled" if args.unlabelled else "labelled"
+    print(f"{kind} cut distance in [{result.lower:.6g}, {result.upper:.6g}]")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphon-ops", description="Graphon operators of pruned neural networks: validation of the "
+                                        "theory, Graphon-NTK, spectra and cut norms.")
+    parser.add_argument("--version", action="version", version=f"graphon_ops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    val = sub.add_parser("validate", help="run the validation studies and write report.md, results.json, figures",
+                         description="Run the studies in graphon_ops.validation; exit status 1 if a claim fails.")
+    mode = val.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="small sizes, under 3 minutes on 2 cores (default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="paper-scale sizes")
+    val.set_defaults(mode="quick")
+    val.add_argument("--out", default="validation_out", metavar="DIR", help="output folder (default: %(default)s)")
+    val.add_argument("--only", nargs="+", metavar="NAME", help="run only these studies")
+    val.add_argument("--seed", type=int, default=0, help="seed of every study (default: %(default)s)")
+    val.add_argument("--backend", choices=["cpu", "gpu"], default="cpu", help="array backend (default: cpu)")
+    val.add_argument("--no-progress", action="store_true", help="no progress bar")
+    val.set_defaults(handler=_validate)
+
+    graphon_help = ("graphon: a number (constant), random:RHO, magnitude:RHO, step:FILE, or an expression "
+                    "in u and v such as 'exp(-(u-v)^2)'")
+    ntk = sub.add_parser("ntk", help="Graphon-NTK and NNGP of a data file, written as .npy",
+                         description="Compute the Graphon-NTK/NNGP of the inputs in DATA for a stack of layer graphons.")
+    ntk.add_argument("--data", required=True, metavar="FILE", help="inputs X (N x d): .npy, .npz or .csv")
+    ntk.add_argument("--graphon", required=True, action="append", metavar="SPEC",
+                     help=graphon_help + "; repeat once per hidden layer, first layer first")
+    ntk.add_argument("--activation", default="relu", help="relu, erf, identity, tanh, gelu, sigmoid")
+    ntk.add_argument("--sigma-w", type=float, default=1.0)
+    ntk.add_argument("--sigma-b", type=float, default=0.0)
+    ntk.add_argument("--first-layer", choices=["patterns", "mean-field"], default="patterns")
+    ntk.add_argument("--normalization", choices=["none", "density", "degree"], default="none")
+    ntk.add_argument("--backend", choices=["cpu", "gpu", "auto"], default="cpu")
+    ntk.add_argument("--ntk-out", default="ntk.npy", metavar="FILE")
+    ntk.add_argument("--nngp-out", default="nngp.npy", metavar="FILE")
+    ntk.set_defaults(handler=_ntk)
+
+    spec = sub.add_parser("spectrum", help="eigenvalues (or singular values) of a graphon's operator",
+                          description="Nystrom spectrum of T_W; singular values when W is not symmetric.")
+    spec.add_argument("--graphon", required=True, metavar="SPEC", help=graphon_help)
+    spec.add_argument("--rule", default="gauss_legendre",
+                      choices=["gauss_legendre", "clenshaw_curtis", "midpoint", "trapezoid"])
+    spec.add_argument("--nodes", type=int, default=32, help="quadrature nodes (default: %(default)s)")
+    spec.add_argument("--k", type=int, default=10, help="how many values (default: %(default)s)")
+    spec.add_argument("--out", metavar="FILE", help="also save the values as .npy")
+    spec.set_defaults(handler=_spectrum)
+
+    cut = sub.add_parser("cutnorm", help="certified cut distance between a mask file and a graphon",
+                         description="Bracket [lower, upper] of the cut distance of a 0/1 mask to a graphon.")
+    cut.add_argument("--mask", required=True, metavar="FILE", help="0/1 mask (rows in latent order)")
+    cut.add_argument("--graphon", required=True, metavar="SPEC", help=graphon_help)
+    cut.add_argument("--unlabelled", action="store_true", help="infimum over relabellings")
+    cut.add_argument("--seed", type=int, default=0)
+    cut.set_defaults(handler=_cutnorm)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``graphon-ops``; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (CommandError, ValueError) as exc:
+        print(f"graphon-ops {args.command}: error: {exc}", file=sys.stderr)
+        return 2

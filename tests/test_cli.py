@@ -1,0 +1,80 @@
+"""The graphon-ops command: a validation smoke run, everyday subcommands, one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from graphon_ops.cli import main, parse_graphon
+
+
+def test_validate_smoke(tmp_path, capsys):
+    status = main(["validate", "--quick", "--only", "nystrom_convergence", "--out", str(tmp_path),
+                   "--no-progress"])
+    assert status == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["meta"]["seed"] == 0 and results["studies"]["nystrom_convergence"]["passed"] is True
+    report = (tmp_path / "report.md").read_text()
+    assert "Verdict: PASS" in report and "Criterion" in report
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_validate_unknown_study(tmp_path, capsys):
+    assert main(["validate", "--only", "nonsense", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown study 'nonsense'" in err
+
+
+def test_spectrum(capsys, tmp_path):
+    out = tmp_path / "values.npy"
+    assert main(["spectrum", "--graphon", "0.5", "--k", "2", "--out", str(out)]) == 0
+    values = np.load(out)
+    # constant graphon: one eigenvalue 0.5, the rest rounding (32 nodes * eps)
+    assert abs(values[0] - 0.5) < 1e-14 and abs(values[1]) < 1e-14
+
+
+def test_spectrum_of_a_non_symmetric_graphon_gives_singular_values(capsys):
+    assert main(["spectrum", "--graphon", "u*(1-v)", "--k", "1"]) == 0
+    assert "singular values" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("__import__('os').system('true')", "unexpected character"),
+    ("u.real", "unexpected character"),
+    ("lambda", "unknown name 'lambda'"),
+    ("u +", "does not parse"),
+    ("u + v", "values in \\[0, 1\\]"),
+    ("random:1.5", "density must be a density in"),
+    ("step:missing.npy", "does not exist"),
+])
+def test_bad_graphon_specs_are_one_line_errors(spec, message, capsys):
+    assert main(["spectrum", "--graphon", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert pytest.importorskip("re").search(message, err)
+
+
+def test_parse_graphon_forms(tmp_path):
+    assert parse_graphon("magnitude:0.2").density() == 0.2
+    path = tmp_path / "blocks.csv"
+    np.savetxt(path, [[1.0, 0.0], [0.0, 1.0]], delimiter=",")
+    assert parse_graphon(f"step:{path}").density() == 0.5
+    # sympy integrates exactly: int int exp(-(u-v)^2) = sqrt(pi) erf(1) + e^{-1} - 1
+    W = parse_graphon("exp(-(u-v)^2)")
+    assert abs(W.density() - (np.sqrt(np.pi) * 0.8427007929497149 + np.exp(-1) - 1)) < 1e-14
+
+
+def test_unreadable_file(tmp_path, capsys):
+    bad = tmp_path / "x.npy"
+    bad.write_text("not an array")
+    assert main(["ntk", "--data", str(bad), "--graphon", "0.5"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_help_is_complete(capsys):
+    for command in ("validate", "ntk", "spectrum", "cutnorm"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--only" in out and "--graphon" in out and "--mask" in out
