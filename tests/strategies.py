@@ -32,3 +32,12 @@ def step_graphon_data(draw, max_blocks=5, symmetric=False):
 masks = st.integers(1, 12).flatmap(
     lambda n: st.integers(1, 12).flatmap(
         lambda m: hnp.arrays(np.uint8, (n, m), elements=st.integers(0, 1))))
+
+
+@st.composite
+def small_real_matrices(draw, max_side=6):
+    """Real matrices of shape up to max_side x max_side with entries in [-1, 1] (exact cut norm is cheap)."""
+    n = draw(st.integers(1, max_side))
+    m = draw(st.integers(1, max_side))
+    elements = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
+    return draw(hnp.arrays(np.float64, (n, m), elements=elements))
