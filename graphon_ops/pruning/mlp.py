@@ -1,0 +1,402 @@
+r"""A finite masked MLP at initialisation, with exact gradients and Hessian--vector products (SPEC §4, §8).
+
+Layer :math:`l = 1, \dots, L+1` (the last one is the readout) maps :math:`a^{l-1}` to
+
+.. math::
+
+    h^l_i = c^l_i \sum_j M^l_{ij}\,\omega^l_{ij}\,a^{l-1}_j + \sigma_b \beta^l_i,
+    \qquad a^0 = x,\quad a^l = \varphi(h^l)\ (l \le L),\quad f(x) = h^{L+1},
+
+with raw weights :math:`\omega, \beta \sim N(0, 1)` and row scales :math:`c^l_i` set by the
+normalisation: :math:`\sigma_w/\sqrt{n_{l-1}}` ("none"), :math:`\sigma_w/\sqrt{\rho_l n_{l-1}}`
+("density"), :math:`\sigma_w/\sqrt{\sum_j M^l_{ij}}` ("degree"; 0 for a row without inputs).
+
+Derivatives (:meth:`MLP.gradient`, :meth:`MLP.hessian_vector_product`) are taken with respect to the
+**effective weights** :math:`w^l_{ij} = c^l_i M^l_{ij} \omega^l_{ij}` at every position (row scales held
+fixed, biases fixed). At a kept position this is the derivative with respect to the weight as a
+practitioner's standard-parameterised network stores it, :math:`\theta^l_{ij} = c^l_i \omega^l_{ij}`;
+at a pruned position it is the sensitivity of the loss to re-inserting the connection (so that
+:math:`\theta_{ij}\,\partial L/\partial w_{ij} = \partial L / \partial M_{ij}`, SNIP's definition).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.special
+
+from .._validation import as_float_array, as_generator, as_mask, check_choice, check_nonnegative_float, \
+    check_positive_int
+from ..activations import Activation, get_activation
+
+__all__ = ["MLP", "ForwardCache", "LOSSES"]
+
+#: Supported losses: squared error :math:`\frac{1}{2N}\sum_s \lVert f(x_s) - y_s\rVert^2` and softmax
+#: cross-entropy :math:`-\frac{1}{N}\sum_s \log \mathrm{softmax}(f(x_s))_{y_s}` with integer labels.
+LOSSES = ("squared", "cross_entropy")
+_NORMALIZATIONS = ("none", "density", "degree")
+_READOUT_INITS = ("random", "zero", "antisymmetric")
+
+
+@dataclasses.dataclass(frozen=True)
+class ForwardCache:
+    """Intermediate values of a forward pass: ``pre[l-1]`` is :math:`h^l` (N x n_l), l = 1..L+1, and
+    ``post[l]`` is :math:`a^l` (``post[0]`` is the input)."""
+
+    pre: list
+    post: list
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+class MLP:
+    r"""A fully connected network at initialisation with fixed 0/1 masks (SPEC §4).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``[d, n_1, ..., n_L, n_out]``: input dimension, hidden widths, output width (``L >= 0``).
+    activation : str or Activation
+        :math:`\varphi` of the hidden layers (see :mod:`graphon_ops.activations`).
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations of the NTK parameterisation.
+    normalization : {"none", "density", "degree"}
+        Row scales :math:`c^l_i` (module docstring).
+    masks : sequence of array_like, optional
+        One 0/1 matrix of shape ``(n_l, n_{l-1})`` per layer including the readout; default all ones.
+    readout_init : {"random", "zero", "antisymmetric"}
+        ``"random"``: the readout weights are drawn like the others. ``"zero"``: readout weights and
+        bias are 0, so :math:`f_0 \equiv 0` (every hidden-layer gradient then vanishes too).
+        ``"antisymmetric"`` (the doubled initialisation): the second half of the last hidden layer
+        copies the first half's incoming weights and biases and the readout weights of the two halves
+        are opposite, readout bias 0, so :math:`f_0 \equiv 0` while gradients stay non-zero (needs
+        ``L >= 1``, an even ``n_L`` and masks that are equal on the two halves).
+    seed : None, int or Generator
+        Source of the raw weights :math:`\omega, \beta \sim N(0, 1)`.
+
+    Attributes
+    ----------
+    widths, weights, biases, masks, activation, sigma_w, sigma_b, normalization, readout_init
+
+    Examples
+    --------
+    >>> net = MLP([3, 8, 1], seed=0)
+    >>> out, cache = net.forward(np.ones((2, 3)))
+    >>> out.shape, cache.pre[0].shape, len(net.weights)
+    ((2, 1), (2, 8), 2)
+    """
+
+    def __init__(self, widths, *, activation="relu", sigma_w: float = 1.0, sigma_b: float = 0.0,
+                 normalization: str = "none", masks=None, readout_init: str = "random", seed=None,
+                 _weights=None, _biases=None):
+        widths = list(widths) if not isinstance(widths, (str, bytes)) else widths
+        if not isinstance(widths, list) or len(widths) < 2:
+            raise ValueError(f"widths must be a sequence [d, n_1, ..., n_L, n_out] of at least 2 integers, "
+                             f"got {widths!r}")
+        self.widths = tuple(check_positive_int(f"widths[{k}]", w) for k, w in enumerate(widths))
+        self.activation: Activation = get_activation(activation)
+        self.sigma_w = check_nonnegative_float("sigma_w", sigma_w)
+        self.sigma_b = check_nonnegative_float("sigma_b", sigma_b)
+        self.normalization = check_choice("normalization", normalization, _NORMALIZATIONS)
+        self.readout_init = check_choice("readout_init", readout_init, _READOUT_INITS)
+        shapes = [(self.widths[k + 1], self.widths[k]) for k in range(len(self.widths) - 1)]
+        self.masks = self._check_masks(masks, shapes)
+        if _weights is None:
+            _weights, _biases = self._draw(shapes, as_generator(seed))
+        self.weights = [_readonly(np.array(w, dtype=np.float64)) for w in _weights]
+        self.biases = [_readonly(np.array(b, dtype=np.float64)) for b in _biases]
+        self._scales = [self._row_scale(l) for l in range(1, len(shapes) + 1)]
+
+    # ------------------------------------------------------------------ construction
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers :math:`L`."""
+        return len(self.widths) - 2
+
+    @staticmethod
+    def _check_masks(masks, shapes):
+        if masks is None:
+            return [_readonly(np.ones(shape, dtype=np.uint8)) for shape in shapes]
+        masks = list(masks)
+        if len(masks) != len(shapes):
+            raise ValueError(f"masks must hold {len(shapes)} matrices (one per layer, readout included), "
+                             f"got {len(masks)}")
+        checked = []
+        for l, (mask, shape) in enumerate(zip(masks, shapes), start=1):
+            mask = as_mask(f"masks[{l - 1}]", mask)
+            if mask.shape != shape:
+                raise ValueError(f"masks[{l - 1}] must have shape {shape} (layer {l}), got {mask.shape}")
+            checked.append(_readonly(mask.copy()))
+        return checked
+
+    def _draw(self, shapes, rng):
+        weights = [rng.standard_normal(shape) for shape in shapes]
+        biases = [rng.standard_normal(shape[0]) for shape in shapes]
+        if self.readout_init == "zero":
+            weights[-1][:] = 0.0
+            biases[-1][:] = 0.0
+        elif self.readout_init == "antisymmetric":
+            half = self._check_antisymmetric()
+            weights[-2][half:] = weights[-2][:half]
+            biases[-2][half:] = biases[-2][:half]
+            weights[-1][:, half:] = -weights[-1][:, :half]
+            biases[-1][:] = 0.0
+        return weights, biases
+
+    def _check_antisymmetric(self) -> int:
+        if self.depth < 1 or self.widths[-2] % 2:
+            raise ValueError(f"readout_init='antisymmetric' needs at least one hidden layer of even width, "
+                             f"got widths {list(self.widths)}")
+        half = self.widths[-2] // 2
+        for l in (-2, -1):
+            mask = self.masks[l]
+            first, second = (mask[:half], mask[half:]) if l == -2 else (mask[:, :half], mask[:, half:])
+            if not np.array_equal(first, second):
+                raise ValueError(f"readout_init='antisymmetric' needs masks equal on the two halves of "
+                                 f"the last hidden layer; masks[{len(self.masks) + l}] differs")
+        return half
+
+    def _row_scale(self, layer: int) -> np.ndarray:
+        mask = self.masks[layer - 1]
+        fan_in = self.widths[layer - 1]
+        if self.normalization == "none":
+            return np.full(mask.shape[0], self.sigma_w / np.sqrt(fan_in))
+        if self.normalization == "density":
+            density = mask.mean()
+            if density == 0:
+                raise ValueError(f"masks[{layer - 1}] is empty; normalization='density' needs a kept weight")
+            return np.full(mask.shape[0], self.sigma_w / np.sqrt(density * fan_in))
+        degree = mask.sum(axis=1, dtype=np.float64)
+        return np.divide(self.sigma_w, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
+
+    def row_scales(self, layer: int) -> np.ndarray:
+        r"""Row scales :math:`c^l` (shape ``(n_l,)``) of layer ``layer`` in ``1..L+1``.
+
+        Examples
+        --------
+        >>> MLP([4, 2, 1], sigma_w=2.0).row_scales(1).tolist()
+        [1.0, 1.0]
+        """
+        layer = check_positive_int("layer", layer)
+        if layer > len(self._scales):
+            raise ValueError(f"layer must be in 1..{len(self._scales)}, got {layer}")
+        return self._scales[layer - 1].copy()
+
+    def with_masks(self, masks) -> "MLP":
+        """The same raw weights with other masks (row scales recomputed for the new masks).
+
+        Examples
+        --------
+        >>> net = MLP([2, 2, 1], seed=0)
+        >>> pruned = net.with_masks([[[1, 0], [0, 1]], [[1, 1]]])
+        >>> bool(np.array_equal(pruned.weights[0], net.weights[0])), int(pruned.masks[0].sum())
+        (True, 2)
+        """
+        return MLP(self.widths, activation=self.activation, sigma_w=self.sigma_w, sigma_b=self.sigma_b,
+                   normalization=self.normalization, masks=masks, readout_init=self.readout_init,
+                   _weights=self.weights, _biases=self.biases)
+
+    def parameters(self) -> list:
+        r"""Unmasked weights :math:`\theta^l = c^l \odot \omega^l` as a standard-parameterised network holds
+        them (one ``(n_l, n_{l-1})`` array per layer).
+
+        Examples
+        --------
+        >>> net = MLP([4, 3, 1], seed=0)
+        >>> bool(np.allclose(net.parameters()[0], net.weights[0] / 2))
+        True
+        """
+        return [scale[:, None] * omega for scale, omega in zip(self._scales, self.weights)]
+
+    def effective_weights(self) -> list:
+        r"""Effective weights :math:`w^l = c^l \odot M^l \odot \omega^l` (what the forward pass uses)."""
+        return [theta * mask for theta, mask in zip(self.parameters(), self.masks)]
+
+    # ------------------------------------------------------------------ passes
+    def _check_inputs(self, X) -> np.ndarray:
+        X = as_float_array("X", X, ndim=2)
+        if X.shape[1] != self.widths[0]:
+            raise ValueError(f"X must have {self.widths[0]} columns (the input dimension), got shape {X.shape}")
+        return X
+
+    def forward(self, X) -> tuple[np.ndarray, ForwardCache]:
+        r"""Outputs :math:`f(x_s)` (shape ``(N, n_out)``) and the cache of pre- and post-activations.
+
+        Examples
+        --------
+        >>> net = MLP([2, 3, 1], activation="identity", seed=1)
+        >>> out, _ = net.forward(np.zeros((1, 2)))
+        >>> float(out[0, 0])
+        0.0
+        """
+        X = self._check_inputs(X)
+        return self._forward(X, self.effective_weights())
+
+    def _forward(self, X, weights):
+        pre, post = [], [X]
+        for l, weight in enumerate(weights):
+            h = post[-1] @ weight.T + self.sigma_b * self.biases[l]
+            pre.append(h)
+            if l < len(weights) - 1:
+                post.append(self.activation.fn(h))
+        return pre[-1], ForwardCache(pre, post)
+
+    def backward(self, cache: ForwardCache, output_grad) -> list:
+        r"""Per-example backpropagation: ``deltas[l-1]`` :math:`= \partial(\sum_s g_s\cdot f(x_s))/\partial h^l`
+        at example :math:`s` (shape ``(N, n_l)``), for ``output_grad`` :math:`g` of shape ``(N, n_out)``.
+
+        Examples
+        --------
+        >>> net = MLP([2, 3, 1], seed=0)
+        >>> out, cache = net.forward(np.ones((4, 2)))
+        >>> deltas = net.backward(cache, np.ones((4, 1)))
+        >>> [d.shape for d in deltas]
+        [(4, 3), (4, 1)]
+        """
+        output_grad = as_float_array("output_grad", output_grad, ndim=2)
+        expected = cache.pre[-1].shape
+        if output_grad.shape != expected:
+            raise ValueError(f"output_grad must have shape {expected}, got {output_grad.shape}")
+        return self._backward(cache, output_grad, self.effective_weights())
+
+    def _backward(self, cache, output_grad, weights):
+        deltas = [output_grad]
+        for l in range(len(weights) - 1, 0, -1):
+            deltas.append((deltas[-1] @ weights[l]) * self.activation.derivative(cache.pre[l - 1]))
+        return deltas[::-1]
+
+    # ------------------------------------------------------------------ loss and derivatives
+    def _check_targets(self, y, n_examples: int, loss: str) -> np.ndarray:
+        n_out = self.widths[-1]
+        if loss == "cross_entropy":
+            labels = np.asarray(y)
+            if labels.shape != (n_examples,) or not np.issubdtype(labels.dtype, np.integer) \
+                    or labels.min() < 0 or labels.max() >= n_out:
+                raise ValueError(f"y must be {n_examples} integer class labels in 0..{n_out - 1} for "
+                                 f"loss='cross_entropy', got {labels!r}")
+            return labels
+        y = as_float_array("y", y, ndim=(1, 2))
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape != (n_examples, n_out):
+            raise ValueError(f"y must have shape ({n_examples}, {n_out}) (or ({n_examples},) for one output), "
+                             f"got {np.shape(y)}")
+        return y
+
+    def _loss_terms(self, output, y, loss):
+        """Loss value, its gradient e = dL/df (N x n_out) and a function applying d^2L/df^2."""
+        n_examples = output.shape[0]
+        if loss == "squared":
+            residual = output - y
+            return 0.5 * np.sum(residual ** 2) / n_examples, residual / n_examples, lambda r: r / n_examples
+        log_p = output - scipy.special.logsumexp(output, axis=1, keepdims=True)
+        p = np.exp(log_p)
+        value = -np.mean(log_p[np.arange(n_examples), y])
+        e = p.copy()
+        e[np.arange(n_examples), y] -= 1.0
+        # Hessian of -log softmax: diag(p) - p p^T per example.
+        return value, e / n_examples, lambda r: (p * r - p * np.sum(p * r, axis=1, keepdims=True)) / n_examples
+
+    def loss(self, X, y, loss: str = "squared") -> float:
+        r"""The loss on the batch (see :data:`LOSSES`).
+
+        Examples
+        --------
+        >>> net = MLP([2, 4, 1], readout_init="zero", seed=0)
+        >>> net.loss(np.ones((3, 2)), np.full(3, 2.0))
+        2.0
+        """
+        loss = check_choice("loss", loss, LOSSES)
+        X = self._check_inputs(X)
+        output, _ = self._forward(X, self.effective_weights())
+        return float(self._loss_terms(output, self._check_targets(y, X.shape[0], loss), loss)[0])
+
+    def gradient(self, X, y, loss: str = "squared") -> list:
+        r"""Exact gradient :math:`\partial L/\partial w^l = \sum_s \delta^l_s (a^{l-1}_s)^\top` with
+        respect to the effective weights (one array per layer), by backpropagation.
+
+        Examples
+        --------
+        >>> net = MLP([2, 3, 1], seed=0)
+        >>> [g.shape for g in net.gradient(np.ones((5, 2)), np.zeros(5))]
+        [(3, 2), (1, 3)]
+        """
+        loss = check_choice("loss", loss, LOSSES)
+        X = self._check_inputs(X)
+        weights = self.effective_weights()
+        output, cache = self._forward(X, weights)
+        _, e, _ = self._loss_terms(output, self._check_targets(y, X.shape[0], loss), loss)
+        deltas = self._backward(cache, e, weights)
+        return [delta.T @ a for delta, a in zip(deltas, cache.post)]
+
+    def hessian_vector_product(self, X, y, vector=None, loss: str = "squared") -> list:
+        r"""Exact :math:`H v` with :math:`H = \nabla^2_w L` over the effective weights (forward-over-reverse
+        R-operator, Pearlmutter 1994); ``vector`` defaults to the gradient :math:`g` (GraSP's :math:`Hg`).
+
+        With :math:`\mathcal R\{\cdot\}` the directional derivative along :math:`v`:
+        :math:`\mathcal R h^l = v^l a^{l-1} + w^l \mathcal R a^{l-1}`,
+        :math:`\mathcal R a^l = \varphi'(h^l)\mathcal R h^l`,
+        :math:`\mathcal R e = \nabla^2_f \ell\, \mathcal R f`,
+        :math:`\mathcal R\delta^l = (\mathcal R\delta^{l+1} w^{l+1} + \delta^{l+1} v^{l+1})\odot\varphi'(h^l)
+        + (\delta^{l+1} w^{l+1})\odot\varphi''(h^l)\,\mathcal R h^l`, and
+        :math:`(Hv)^l = \sum_s \mathcal R\delta^l_s (a^{l-1}_s)^\top + \delta^l_s (\mathcal R a^{l-1}_s)^\top`.
+
+        Examples
+        --------
+        >>> net = MLP([2, 3, 1], activation="identity", seed=0)
+        >>> X, y = np.ones((4, 2)), np.zeros(4)
+        >>> [hv.shape for hv in net.hessian_vector_product(X, y)]
+        [(3, 2), (1, 3)]
+        """
+        loss = check_choice("loss", loss, LOSSES)
+        X = self._check_inputs(X)
+        targets = self._check_targets(y, X.shape[0], loss)
+        if self.activation.second_derivative is None:
+            raise ValueError(f"activation {self.activation.name!r} has no second derivative; the Hessian "
+                             f"product needs one")
+        weights = self.effective_weights()
+        output, cache = self._forward(X, weights)
+        _, e, apply_loss_hessian = self._loss_terms(output, targets, loss)
+        deltas = self._backward(cache, e, weights)
+        if vector is None:
+            vector = [delta.T @ a for delta, a in zip(deltas, cache.post)]
+        vector = self._check_vector(vector, weights)
+        # forward pass of the directional derivatives
+        r_pre, r_post = [], [np.zeros_like(X)]
+        for l, (weight, direction) in enumerate(zip(weights, vector)):
+            r_h = cache.post[l] @ direction.T + r_post[-1] @ weight.T
+            r_pre.append(r_h)
+            if l < len(weights) - 1:
+                r_post.append(self.activation.derivative(cache.pre[l]) * r_h)
+        # backward pass
+        r_deltas = [apply_loss_hessian(r_pre[-1])]
+        for l in range(len(weights) - 1, 0, -1):
+            back = deltas[l] @ weights[l]
+            r_back = r_deltas[-1] @ weights[l] + deltas[l] @ vector[l]
+            h = cache.pre[l - 1]
+            r_deltas.append(r_back * self.activation.derivative(h)
+                            + back * self.activation.second_derivative(h) * r_pre[l - 1])
+        r_deltas = r_deltas[::-1]
+        return [r_delta.T @ a + delta.T @ r_a
+                for r_delta, a, delta, r_a in zip(r_deltas, cache.post, deltas, r_post)]
+
+    @staticmethod
+    def _check_vector(vector, weights):
+        vector = list(vector)
+        if len(vector) != len(weights):
+            raise ValueError(f"vector must hold {len(weights)} arrays (one per layer), got {len(vector)}")
+        checked = []
+        for l, (direction, weight) in enumerate(zip(vector, weights)):
+            direction = as_float_array(f"vector[{l}]", direction, ndim=2)
+            if direction.shape != weight.shape:
+                raise ValueError(f"vector[{l}] must have shape {weight.shape}, got {direction.shape}")
+            checked.append(direction)
+        return checked
+
+    def __repr__(self) -> str:
+        return (f"MLP(widths={list(self.widths)}, activation={self.activation.name!r}, sigma_w={self.sigma_w}, "
+                f"sigma_b={self.sigma_b}, normalization={self.normalization!r})")

@@ -1,0 +1,72 @@
+"""Heatmaps of graphons and masks (needs the ``plot`` extra: matplotlib, imported when called)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_mask, check_positive_int
+from ..graphon import Graphon, graphon
+
+__all__ = ["plot_graphon", "plot_mask"]
+
+
+def plot_graphon(W, *, resolution: int = 256, ax=None, cmap: str = "viridis", title: str | None = None):
+    r"""Heatmap of :math:`W(u, v)` on a ``resolution`` x ``resolution`` midpoint grid (u down, v across).
+
+    Returns the matplotlib ``Axes``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_graphon(Graphon.constant(0.5), resolution=8)
+    >>> ax.get_xlabel()
+    'v (input position)'
+    """
+    import matplotlib.pyplot as plt
+
+    W = graphon(W)
+    resolution = check_positive_int("resolution", resolution)
+    grid = (np.arange(resolution) + 0.5) / resolution
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    image = ax.imshow(W.on_grid(grid, grid), extent=(0, 1, 1, 0), vmin=0.0, vmax=1.0, cmap=cmap,
+                      aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xlabel("v (input position)")
+    ax.set_ylabel("u (output position)")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_mask(mask, *, order=None, ax=None, cmap: str = "Greys", title: str | None = None):
+    """Image of a 0/1 mask with rows and columns in latent order.
+
+    Parameters
+    ----------
+    mask : array_like, shape (n_out, n_in)
+    order : (row_order, col_order), optional
+        Permutations listing rows and columns in increasing latent position (e.g. a
+        :class:`~graphon_ops.pruning.Factorisation`'s orders); default: as stored.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_mask(np.eye(3), order=([2, 1, 0], [0, 1, 2]))
+    >>> ax.get_ylabel()
+    'output neuron (latent order)'
+    """
+    import matplotlib.pyplot as plt
+
+    row_order, col_order = (None, None) if order is None else order
+    ordered = Graphon.from_mask(as_mask("mask", mask), row_order, col_order).values
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(ordered, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xlabel("input neuron (latent order)")
+    ax.set_ylabel("output neuron (latent order)")
+    if title is not None:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,356 @@
+r"""Factorised Saliency Model (FSM) limits of pruning masks, factor extraction, graphon estimation (SPEC §8).
+
+Scores :math:`s_{ij} = |\theta_{ij}|\,a_i\,b_j` with :math:`\theta_{ij}` iid and factors that do not
+depend on :math:`\theta_{ij}`. Giving neuron :math:`i` the latent position of its factor's rank,
+:math:`a_i \approx Q_a(u_i)`, a global threshold :math:`\tau` keeps weight :math:`(i, j)` with probability
+
+.. math::
+
+    W(u, v) = P\bigl(|\theta| > \tau / (Q_a(u)\,Q_b(v))\bigr)
+    \overset{\theta \sim N(0, \sigma^2)}{=} \operatorname{erfc}\Bigl(\frac{\tau}{\sqrt 2\,\sigma\,Q_a(u)\,Q_b(v)}\Bigr),
+
+and :math:`\tau` solves :math:`\int\!\!\int W = \rho`. The left side decreases from
+:math:`P(Q_a Q_b > 0)` (at :math:`\tau \to 0`) to 0, so a root exists exactly when
+:math:`\rho < P(Q_a Q_b > 0)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Callable
+
+import numpy as np
+import scipy.optimize
+import scipy.special
+
+from .._validation import as_float_array, as_mask, check_choice, check_density, check_positive_int
+from ..graphon import Graphon
+from ..quadrature import QuadratureRule, composite
+
+__all__ = ["LIMIT_METHODS", "limit_graphon", "Factorisation", "factorise", "estimate_graphon",
+           "quantile_function"]
+
+#: Criteria with an FSM limit. ``random`` and ``magnitude`` need no factors; the others need both.
+#: ``"factorised"`` is the model itself for user-supplied factors. Signed GraSP is not of the form
+#: g(θ) a b with g = abs; its magnitude variant is.
+LIMIT_METHODS = ("random", "magnitude", "snip", "grasp_magnitude", "synflow", "factorised")
+
+#: Gauss--Legendre nodes per piece used to solve for τ when a factor is a quantile function.
+DEFAULT_FACTOR_NODES = 64
+
+
+def _survival(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndarray]:
+    """t -> P(|θ| > t) for the weight law."""
+    if isinstance(weight_law, str):
+        check_choice("weight_law", weight_law, ("normal",))
+        return lambda t: scipy.special.erfc(t / (np.sqrt(2.0) * weight_scale))
+    if hasattr(weight_law, "sf") and hasattr(weight_law, "cdf"):
+        return lambda t: weight_law.sf(t) + weight_law.cdf(-t)
+    raise ValueError(f"weight_law must be 'normal' or a frozen scipy.stats distribution, got {weight_law!r}")
+
+
+def quantile_function(samples) -> Callable[[np.ndarray], np.ndarray]:
+    r"""The empirical quantile function :math:`Q(u) = x_{(\lceil n u \rceil)}` of samples (a step function
+    with steps at :math:`k/n`; :math:`Q(0) = x_{(1)}`).
+
+    Examples
+    --------
+    >>> Q = quantile_function([3.0, 1.0, 2.0])
+    >>> Q(np.array([0.1, 0.5, 0.9])).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    ordered = np.sort(as_float_array("samples", samples, ndim=1))
+    n = ordered.size
+
+    def quantile(u):
+        u = np.asarray(u, dtype=np.float64)
+        return ordered[np.clip(np.ceil(n * u).astype(np.int64) - 1, 0, n - 1)]
+
+    return quantile
+
+
+@dataclasses.dataclass(frozen=True)
+class _Factor:
+    """A factor on one side: values at quadrature nodes with weights, and how to evaluate it."""
+
+    values: np.ndarray
+    weights: np.ndarray
+    breaks: np.ndarray
+    function: Callable
+    sorted_samples: np.ndarray | None
+
+
+def _factor(name: str, factor, rule: QuadratureRule | None) -> _Factor:
+    if callable(factor):
+        rule = rule if rule is not None else composite("gauss_legendre", DEFAULT_FACTOR_NODES, [0.0, 1.0])
+        values = as_float_array(f"{name}(nodes)", np.broadcast_to(factor(rule.nodes), rule.nodes.shape), ndim=1)
+        if values.min() < 0:
+            raise ValueError(f"{name} must be non-negative (a quantile function of |factor|); it is "
+                             f"{values.min()!r} at a node")
+        if np.any(np.diff(values) < -1e-12 * max(1.0, np.abs(values).max())):
+            raise ValueError(f"{name} must be non-decreasing (a quantile function)")
+        return _Factor(values, rule.weights, np.asarray(rule.breakpoints), factor, None)
+    samples = as_float_array(name, factor, ndim=1)
+    if samples.min() < 0:
+        raise ValueError(f"{name} must hold non-negative factor samples, got minimum {samples.min()!r}")
+    ordered = np.sort(samples)
+    n = ordered.size
+    return _Factor(ordered, np.full(n, 1.0 / n), np.linspace(0.0, 1.0, n + 1), quantile_function(ordered),
+                   ordered)
+
+
+def _keep_probability(survival, tau, row_values, col_values):
+    """S(tau / (a b)) with broadcasting; 0 where a factor is 0 (also against an infinite one, a null set at
+    the ends of an unbounded quantile function), 1 where the product is infinite."""
+    row_values, col_values = np.broadcast_arrays(np.asarray(row_values, dtype=np.float64),
+                                                 np.asarray(col_values, dtype=np.float64))
+    positive = (row_values > 0) & (col_values > 0)
+    out = np.zeros(row_values.shape)
+    out[positive] = survival(tau / (row_values[positive] * col_values[positive]))
+    return out
+
+
+def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=None, weight_law="normal",
+                  weight_scale: float = 1.0, rule: QuadratureRule | None = None) -> Graphon:
+    r"""The FSM limit graphon of a criterion at density :math:`\rho` (module docstring).
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`LIMIT_METHODS`. ``random``: :math:`W \equiv \rho`, ``tau`` :math:`= 1 - \rho`
+        (the threshold on the uniform scores). ``magnitude``: :math:`W \equiv \rho`,
+        :math:`\tau = \sqrt 2\,\sigma\,\mathrm{erfc}^{-1}(\rho)` for the normal law.
+    density : float in (0, 1]
+    row_factor, col_factor : callable or array_like
+        A quantile function :math:`Q` on [0, 1] (vectorised, non-negative, non-decreasing), or samples of
+        the factor (turned into their empirical quantile function). Two sample arrays give an exact
+        step graphon with one block per neuron.
+    weight_law : "normal" or a frozen scipy.stats distribution
+        Law of :math:`\theta`; ``"normal"`` is :math:`N(0, \sigma^2)` with :math:`\sigma` = ``weight_scale``.
+        Only the ratio :math:`\tau/\sigma` enters :math:`W`.
+    rule : QuadratureRule, optional
+        Nodes on which a quantile-function factor is evaluated to solve for :math:`\tau` (default:
+        Gauss--Legendre with :data:`DEFAULT_FACTOR_NODES` nodes).
+
+    Returns
+    -------
+    Graphon
+        ``metadata``: ``method``, ``density``, ``tau`` (solved with :func:`scipy.optimize.brentq`),
+        ``positive_mass`` :math:`P(Q_a Q_b > 0)` and ``density_residual`` (the solved density minus
+        :math:`\rho` on the rule used).
+
+    Raises
+    ------
+    ValueError
+        For :math:`\rho \ge P(Q_a Q_b > 0)` (other than :math:`\rho = 1` with positive factors): the limit
+        then keeps every weight with a positive factor product and lets lower-order terms decide the
+        rest, so no FSM graphon has density :math:`\rho`.
+
+    Examples
+    --------
+    >>> W = limit_graphon("magnitude", 0.2)
+    >>> bool(abs(W.metadata["tau"] - np.sqrt(2) * scipy.special.erfcinv(0.2)) < 1e-12)
+    True
+    >>> W = limit_graphon("snip", 0.1, row_factor=lambda u: u, col_factor=lambda v: 1 + v)
+    >>> bool(abs(W.density() - 0.1) < 1e-6)
+    True
+    """
+    method = check_choice("method", method, LIMIT_METHODS)
+    density = check_density("density", density)
+    if isinstance(weight_scale, bool) or not isinstance(weight_scale, numbers.Real) or not weight_scale > 0 \
+            or not np.isfinite(weight_scale):
+        raise ValueError(f"weight_scale must be a finite number > 0, got {weight_scale!r}")
+    survival = _survival(weight_law, float(weight_scale))
+    if method in ("random", "magnitude"):
+        if row_factor is not None or col_factor is not None:
+            raise ValueError(f"method={method!r} has constant factors; do not pass row_factor/col_factor")
+        tau = 1.0 - density if method == "random" else _magnitude_threshold(survival, density, weight_law,
+                                                                            float(weight_scale))
+        return Graphon.constant(density).replace(metadata={
+            "method": method, "density": density, "tau": tau, "positive_mass": 1.0, "density_residual": 0.0})
+    if row_factor is None or col_factor is None:
+        raise ValueError(f"method={method!r} needs row_factor and col_factor (quantile functions or samples)")
+    rows, cols = _factor("row_factor", row_factor, rule), _factor("col_factor", col_factor, rule)
+    positive_mass = float(rows.weights[rows.values > 0].sum() * cols.weights[cols.values > 0].sum())
+
+    def mass(tau):
+        return float(rows.weights @ _keep_probability(survival, tau, rows.values[:, None], cols.values[None, :])
+                     @ cols.weights)
+
+    if density == 1.0 and positive_mass >= 1.0 - 1e-14:
+        tau = 0.0
+    elif density >= positive_mass:
+        raise ValueError(
+            f"density {density!r} is not below P(Q_a Q_b > 0) = {positive_mass:.6g}: the FSM limit keeps every "
+            f"weight with a positive factor product (density {positive_mass:.6g}) and the remaining weights "
+            f"(zero factor product) are chosen by lower-order terms, so no FSM graphon has this density; "
+            f"use a smaller density")
+    else:
+        high = 1.0
+        while mass(high) > density:
+            high *= 2.0
+        tau = scipy.optimize.brentq(lambda t: mass(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15)
+    metadata = {"method": method, "density": density, "tau": float(tau), "positive_mass": positive_mass,
+                "density_residual": mass(tau) - density}
+    if rows.sorted_samples is not None and cols.sorted_samples is not None:
+        values = _keep_probability(survival, tau, rows.sorted_samples[:, None], cols.sorted_samples[None, :])
+        return Graphon.step(values).replace(metadata=metadata)
+    row_function, col_function = rows.function, cols.function
+
+    def evaluate(u, v):
+        return _keep_probability(survival, tau, row_function(u), col_function(v))
+
+    return Graphon.from_callable(evaluate, row_breaks=rows.breaks, col_breaks=cols.breaks).replace(
+        metadata=metadata)
+
+
+def _magnitude_threshold(survival, density, weight_law, weight_scale):
+    if isinstance(weight_law, str):
+        return float(np.sqrt(2.0) * weight_scale * scipy.special.erfcinv(density))
+    if density == 1.0:
+        return 0.0
+    high = 1.0
+    while survival(high) > density:
+        high *= 2.0
+    return float(scipy.optimize.brentq(lambda t: survival(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15))
+
+
+@dataclasses.dataclass(frozen=True)
+class Factorisation:
+    r"""Row and column factors fitted to a score matrix, and the latent orders they induce.
+
+    Attributes
+    ----------
+    row_factors, col_factors : ndarray
+        :math:`a_i`, :math:`b_j` (column factors scaled to geometric mean 1 over their positive entries).
+    row_order, col_order : ndarray of int
+        ``argsort`` of the factors (stable): neuron ``row_order[k]`` has rank ``k``.
+    row_positions, col_positions : ndarray
+        Latent positions :math:`u_i = (\mathrm{rank}(a_i) + 1/2)/n_\mathrm{out}` (block centres), same for v.
+    residual : float
+        Unexplained fraction of the log-score spread:
+        :math:`\lVert \log R - \alpha_i - \beta_j\rVert_F / \lVert \log R - \overline{\log R}\rVert_F`
+        over the positive entries, with :math:`R = |s|` or :math:`|s|/|\theta|` when weights are given
+        (then 0 means exactly factorised).
+    """
+
+    row_factors: np.ndarray
+    col_factors: np.ndarray
+    row_order: np.ndarray
+    col_order: np.ndarray
+    row_positions: np.ndarray
+    col_positions: np.ndarray
+    residual: float
+
+
+def _positions(order: np.ndarray) -> np.ndarray:
+    positions = np.empty(order.size)
+    positions[order] = (np.arange(order.size) + 0.5) / order.size
+    return positions
+
+
+def factorise(scores, *, weights=None, max_iterations: int = 200) -> Factorisation:
+    r"""Fit :math:`|s_{ij}| \approx g_{ij}\, a_i\, b_j` by least squares on logarithms.
+
+    With ``weights`` :math:`\theta`, the matrix fitted is :math:`R = |s| / |\theta|` (so an FSM score is
+    fitted exactly); otherwise :math:`R = |s|` and the :math:`\log|\theta|` spread stays in the residual.
+    The additive model :math:`\log R_{ij} = \alpha_i + \beta_j` is fitted on the positive entries by
+    alternating exact row and column means (closed form in one sweep when every entry is positive); a
+    row or column without positive entries gets factor 0.
+
+    Examples
+    --------
+    >>> a, b = np.array([1.0, 2.0, 3.0]), np.array([0.5, 4.0])
+    >>> theta = np.array([[1.0, -2.0], [0.5, 1.5], [-3.0, 1.0]])
+    >>> fit = factorise(np.abs(theta) * np.outer(a, b), weights=theta)
+    >>> fit.row_order.tolist(), fit.col_order.tolist(), bool(fit.residual < 1e-12)
+    ([0, 1, 2], [0, 1], True)
+    """
+    scores = as_float_array("scores", scores, ndim=2)
+    magnitude = np.abs(scores)
+    if weights is not None:
+        weights = as_float_array("weights", weights, ndim=2)
+        if weights.shape != scores.shape:
+            raise ValueError(f"weights must have the scores' shape {scores.shape}, got {weights.shape}")
+        theta = np.abs(weights)
+        magnitude = np.divide(magnitude, theta, out=np.zeros_like(magnitude), where=theta > 0)
+    max_iterations = check_positive_int("max_iterations", max_iterations)
+    positive = magnitude > 0
+    logs = np.where(positive, np.log(np.where(positive, magnitude, 1.0)), 0.0)
+    row_count, col_count = positive.sum(axis=1), positive.sum(axis=0)
+    alpha, beta = np.zeros(scores.shape[0]), np.zeros(scores.shape[1])
+    for _ in range(max_iterations):
+        alpha_new = _masked_mean(logs - beta[None, :], positive, row_count, axis=1)
+        beta_new = _masked_mean(logs - alpha_new[:, None], positive, col_count, axis=0)
+        shift = beta_new[col_count > 0].mean() if np.any(col_count > 0) else 0.0
+        alpha_new, beta_new = alpha_new + shift, beta_new - shift
+        change = max(np.abs(alpha_new - alpha).max(), np.abs(beta_new - beta).max())
+        alpha, beta = alpha_new, beta_new
+        if change <= 1e-13 * max(1.0, np.abs(logs).max()):
+            break
+    fitted = alpha[:, None] + beta[None, :]
+    centred = logs[positive] - logs[positive].mean() if positive.any() else np.zeros(1)
+    spread = np.linalg.norm(centred)
+    residual = float(np.linalg.norm((logs - fitted)[positive]) / spread) if spread > 0 else 0.0
+    row_factors = np.where(row_count > 0, np.exp(alpha), 0.0)
+    col_factors = np.where(col_count > 0, np.exp(beta), 0.0)
+    row_order = np.argsort(row_factors, kind="stable")
+    col_order = np.argsort(col_factors, kind="stable")
+    return Factorisation(row_factors, col_factors, row_order, col_order, _positions(row_order),
+                         _positions(col_order), residual)
+
+
+def _masked_mean(values, positive, count, axis):
+    total = np.where(positive, values, 0.0).sum(axis=axis)
+    return np.divide(total, count, out=np.zeros(total.shape), where=count > 0)
+
+
+def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graphon:
+    r"""Sorting-and-smoothing estimate of a mask's graphon (Chan & Airoldi 2014; SPEC §3).
+
+    Rows and columns are sorted by degree (ascending, stable) unless orders are given, then averaged
+    over ``blocks`` x ``blocks`` groups of (nearly) equal size; the result is the step graphon of the
+    block means with breaks at the groups' boundaries. (The total-variation smoothing step of the
+    original method is not applied: the block means are the estimate.)
+
+    Parameters
+    ----------
+    mask : array_like, shape (n_out, n_in)
+    blocks : int or (int, int)
+        Number of row and column groups (at most ``n_out``, ``n_in``).
+    row_order, col_order : array_like of int, optional
+        Latent orders (e.g. :attr:`Factorisation.row_order`) replacing the degree sort.
+
+    Examples
+    --------
+    >>> M = np.zeros((4, 4), dtype=int); M[2:, :] = 1
+    >>> estimate_graphon(M, blocks=2).values.tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
+    mask = as_mask("mask", mask)
+    row_blocks, col_blocks = (blocks, blocks) if not isinstance(blocks, (tuple, list)) else tuple(blocks)
+    row_blocks = check_positive_int("blocks", row_blocks)
+    col_blocks = check_positive_int("blocks", col_blocks)
+    if row_blocks > mask.shape[0] or col_blocks > mask.shape[1]:
+        raise ValueError(f"blocks must be at most the mask's shape {mask.shape}, got {(row_blocks, col_blocks)}")
+    row_order = np.argsort(mask.sum(axis=1), kind="stable") if row_order is None else \
+        _permutation("row_order", row_order, mask.shape[0])
+    col_order = np.argsort(mask.sum(axis=0), kind="stable") if col_order is None else \
+        _permutation("col_order", col_order, mask.shape[1])
+    ordered = mask[row_order][:, col_order].astype(np.float64)
+    row_groups = np.array_split(np.arange(mask.shape[0]), row_blocks)
+    col_groups = np.array_split(np.arange(mask.shape[1]), col_blocks)
+    values = np.array([[ordered[np.ix_(r, c)].mean() for c in col_groups] for r in row_groups])
+    row_breaks = np.concatenate([[0], np.cumsum([g.size for g in row_groups])]) / mask.shape[0]
+    col_breaks = np.concatenate([[0], np.cumsum([g.size for g in col_groups])]) / mask.shape[1]
+    return Graphon.step(values, row_breaks, col_breaks).replace(
+        metadata={"source": "sorting-and-smoothing", "blocks": (row_blocks, col_blocks)})
+
+
+def _permutation(name, order, n):
+    order = np.asarray(order)
+    if order.shape != (n,) or not np.issubdtype(order.dtype, np.integer) \
+            or not np.array_equal(np.sort(order), np.arange(n)):
+        raise ValueError(f"{name} must be a permutation of range({n}), got {order!r}")
+    return order
