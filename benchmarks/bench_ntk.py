@@ -1,0 +1,155 @@
+"""Graphon-NTK benchmark: dense case against a plain numpy recursion, heterogeneous graphons against
+the GEMM floor, peak memory, GPU figures when a device is present, and a tiled N = 20000 run.
+
+Run by hand: ``python benchmarks/bench_ntk.py [--large]``; results go to ``benchmarks/results/ntk.txt``.
+
+(a) ``W = 1`` (constant graphons collapse to one node, so this is the dense NTK) against a float64
+    plain-numpy recursion on full N x N matrices (arc-cosine formulas, neural-tangents conventions),
+    ReLU, depths 3 and 10, d = 32.
+(b) Step graphons with m x m random blocks (one node per block, m nodes per layer), depth 3, ReLU,
+    mean-field first layer (d = 32 random coordinates would need Monte Carlo patterns), against the
+    GEMM floor: numpy doing the same matrix products in the same run (the first layer's block products
+    and, per later stage, K @ F and K @ G on the packed pairs). Peak memory from ``tracemalloc`` (numpy
+    reports its buffers to it) in a separate run.
+(c) The same with ``backend="gpu"`` when cupy sees a device.
+(d) ``--large``: N = 20000, depth 3, dense, with a 2 GiB working-set budget (tiled).
+Times are the best of a few runs after a warm-up call (numba compilation excluded).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+from graphon_ops import Graphon
+from graphon_ops._backend import gpu_available
+from graphon_ops.ntk import graphon_ntk
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def plain_numpy_ntk(X, depth):
+    """Dense ReLU NTK on full matrices (sigma_w = 1, sigma_b = 0)."""
+    K = X @ X.T / X.shape[1]
+    theta = K.copy()
+    for _ in range(depth):
+        root = np.sqrt(np.diag(K))
+        scale = np.outer(root, root)
+        cosine = np.clip(K / scale, -1.0, 1.0)
+        angle = np.arccos(cosine)
+        K = scale * (np.sin(angle) + (np.pi - angle) * cosine) / (2 * np.pi)
+        theta = K + theta * (np.pi - angle) / (2 * np.pi)
+    return K, theta
+
+
+def gemm_floor(N, d, m, depth, repeat):
+    """The matrix products graphon_ntk performs, done by numpy on arrays of the same shapes."""
+    pairs = N * (N + 1) // 2
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, d))
+    coefficients = rng.random((m, d))
+    work = rng.random((m, pairs))
+    hidden = rng.random((m, m))
+    readout = rng.random((1, m))
+    out = np.empty_like(work)
+
+    def products():
+        for k in range(m):
+            (X * coefficients[k]) @ X.T
+        for K in [hidden] * (depth - 1):
+            np.matmul(K, work, out=out)
+            np.matmul(K, work, out=out)
+        readout @ work
+        readout @ work
+
+    return best_of(products, repeat)
+
+
+def peak_memory(fn):
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main(large: bool):
+    rng = np.random.default_rng(0)
+    d = 32
+    lines = [f"# bench_ntk  numpy {np.__version__}  {platform.processor() or platform.machine()}  "
+             f"cores={os.cpu_count()}  load={os.getloadavg()[0]:.1f}",
+             "", "(a) dense (W = 1), ReLU, d = 32: graphon_ntk vs plain numpy recursion (float64)",
+             f"{'N':>6} {'depth':>6} {'graphon_ntk_s':>14} {'numpy_s':>8} {'ratio':>6} {'max_rel_diff':>13}"]
+    graphon_ntk(rng.standard_normal((8, d)), [1.0])  # compile the kernels outside the timings
+    for N in (512, 2048, 4096):
+        X = rng.standard_normal((N, d))
+        for depth in (3, 10):
+            repeat = 3 if N < 4096 else 2
+            t_ours = best_of(lambda: graphon_ntk(X, [1.0] * depth), repeat)
+            t_numpy = best_of(lambda: plain_numpy_ntk(X, depth), repeat)
+            ours, reference = graphon_ntk(X, [1.0] * depth).ntk, plain_numpy_ntk(X, depth)[1]
+            difference = np.max(np.abs(ours - reference)) / np.max(np.abs(reference))
+            lines.append(f"{N:>6} {depth:>6} {t_ours:>14.3f} {t_numpy:>8.3f} {t_ours / t_numpy:>6.2f} "
+                         f"{difference:>13.1e}")
+
+    lines += ["", "(b) step graphons, m x m random blocks, depth 3, ReLU, mean-field first layer, d = 32",
+              f"{'m':>5} {'N':>6} {'graphon_ntk_s':>14} {'gemm_floor_s':>13} {'ratio':>6} {'peak_MiB':>9}"]
+    for m in (32, 64, 128):
+        stack = [Graphon.step(rng.random((m, m))) for _ in range(3)]
+        for N in (1024, 2048):
+            X = rng.standard_normal((N, d))
+            run = lambda: graphon_ntk(X, stack, first_layer="mean-field")  # noqa: E731
+            t_ours = best_of(run, 2)
+            t_floor = gemm_floor(N, d, m, 3, 2)
+            peak = peak_memory(run) / 2 ** 20
+            lines.append(f"{m:>5} {N:>6} {t_ours:>14.3f} {t_floor:>13.3f} {t_ours / t_floor:>6.2f} {peak:>9.0f}")
+
+    lines += ["", "(c) GPU"]
+    if gpu_available():
+        lines.append(f"{'case':>22} {'N':>6} {'cpu_s':>8} {'gpu_s':>8}")
+        for label, stack in (("dense depth 3", [1.0] * 3),
+                             ("step m=64 depth 3", [Graphon.step(rng.random((64, 64))) for _ in range(3)])):
+            for N in (2048, 4096):
+                X = rng.standard_normal((N, d))
+                graphon_ntk(X[:8], stack, first_layer="mean-field", backend="gpu")
+                t_gpu = best_of(lambda: graphon_ntk(X, stack, first_layer="mean-field", backend="gpu"), 3)
+                t_cpu = best_of(lambda: graphon_ntk(X, stack, first_layer="mean-field"), 1)
+                lines.append(f"{label:>22} {N:>6} {t_cpu:>8.3f} {t_gpu:>8.3f}")
+    else:
+        lines.append("no CUDA device / cupy on this machine: GPU figures not measured")
+
+    if large:
+        N = 20000
+        X = rng.standard_normal((N, d))
+        budget = 2 * 2 ** 30
+        t0 = time.perf_counter()
+        tracemalloc.start()
+        result = graphon_ntk(X, [1.0] * 3, memory_budget=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        elapsed = time.perf_counter() - t0
+        lines += ["", f"(d) N = {N}, dense, depth 3, budget 2 GiB: {result.n_tiles} tiles, {elapsed:.1f} s, "
+                  f"peak traced memory {peak / 2 ** 30:.2f} GiB (of which the two results "
+                  f"{2 * 8 * N * N / 2 ** 30:.2f} GiB), finite: {bool(np.all(np.isfinite(result.ntk)))}"]
+
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(__file__), "results", "ntk.txt"), "w") as handle:
+        handle.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main(large="--large" in sys.argv)

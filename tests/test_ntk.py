@@ -1,0 +1,338 @@
+"""Graphon-NTK: oracles are the dense recursion and the brute-force pattern enumeration of
+tests/reference_ntk.py, closed-form identities of SPEC §4-§5, and convergence under refinement."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphon_ops as go
+from graphon_ops import Graphon
+from graphon_ops.activations import Activation, get_activation
+from graphon_ops.ntk import graphon_ntk, _hidden_rules
+from graphon_ops.quadrature import composite, gauss_legendre, midpoint
+
+from reference_ntk import dense_kernels, graphon_kernels
+from strategies import step_graphon_data
+
+# Rounding: a few layers of O(1) arithmetic on O(1) values; 1e-12 relative leaves a factor ~1e3 of
+# headroom over double-precision epsilon for the sums over nodes and pairs.
+ROUNDING = 1e-12
+# arccos has infinite condition number at +-1: a correlation that is exactly 1 (e.g. a first-layer
+# pattern keeping one coordinate) computed as 1 - k eps gives an angle of sqrt(2 k eps) ~ 1e-8, hence
+# ReLU's Fdot = (pi - theta)/(2 pi) is only sqrt(eps)-accurate there. 1e-7 = a few sqrt(eps).
+ARCCOS_ROUNDING = 1e-7
+
+
+def relative_error(a, b):
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+@pytest.fixture
+def inputs(rng):
+    return rng.standard_normal((7, 4))
+
+
+# ----------------------------------------------------------------------------------------- dense
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "identity"])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_constant_one_is_dense_kernel(inputs, activation, depth):
+    for first_layer in ("patterns", "mean-field"):
+        result = graphon_ntk(inputs, [1.0] * depth, activation=activation, sigma_w=1.4, sigma_b=0.3,
+                             first_layer=first_layer)
+        nngp, ntk = dense_kernels(inputs, depth, activation, 1.4, 0.3)
+        assert relative_error(result.nngp, nngp) < ROUNDING
+        assert relative_error(result.ntk, ntk) < ROUNDING
+        assert result.nodes == (1,) * depth and result.n_patterns == 1
+
+
+def test_second_input_set(inputs, rng):
+    other = rng.standard_normal((3, 4))
+    result = graphon_ntk(inputs, [1.0, 1.0], sigma_b=0.2, X2=other)
+    nngp, ntk = dense_kernels(inputs, 2, "relu", 1.0, 0.2, X2=other)
+    assert result.ntk.shape == (7, 3)
+    assert relative_error(result.ntk, ntk) < ROUNDING and relative_error(result.nngp, nngp) < ROUNDING
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_constant_under_density_equals_dense(inputs, activation):
+    # Mean-field first layer: with density normalisation W = c rescales to the dense network exactly.
+    dense = graphon_ntk(inputs, [1.0] * 3, activation=activation, sigma_b=0.5)
+    sparse = graphon_ntk(inputs, [0.3] * 3, activation=activation, sigma_b=0.5, normalization="density",
+                         first_layer="mean-field")
+    assert relative_error(sparse.ntk, dense.ntk) < ROUNDING
+    assert relative_error(sparse.nngp, dense.nngp) < ROUNDING
+
+
+def test_constant_scales_as_power_of_c_only_for_homogeneous_activation_without_bias(inputs):
+    c, depth = 0.4, 3
+    kwargs = dict(first_layer="mean-field")
+    dense = graphon_ntk(inputs, [1.0] * depth, **kwargs)
+    sparse = graphon_ntk(inputs, [c] * depth, **kwargs)
+    assert relative_error(sparse.ntk, c ** depth * dense.ntk) < ROUNDING
+    assert relative_error(sparse.nngp, c ** depth * dense.nngp) < ROUNDING
+    # With a bias, or with erf (not homogeneous), the identity fails by far more than rounding.
+    for extra in (dict(sigma_b=0.5), dict(activation="erf")):
+        dense = graphon_ntk(inputs, [1.0] * depth, **kwargs, **extra)
+        sparse = graphon_ntk(inputs, [c] * depth, **kwargs, **extra)
+        assert relative_error(sparse.ntk, c ** depth * dense.ntk) > 0.05
+
+
+# ----------------------------------------------------------------------------------------- step graphons
+
+
+def _random_stack(rng, d_blocks=(2, 3, 2)):
+    return [Graphon.step(rng.random((d_blocks[0], 3))), Graphon.step(rng.random((d_blocks[1], d_blocks[0])),
+                                                                     col_breaks=[0.3]),
+            Graphon.step(rng.random((d_blocks[2], d_blocks[1])), row_breaks=[0.6])]
+
+
+def test_step_graphons_one_node_per_piece(inputs, rng):
+    stack = _random_stack(rng)
+    exact = graphon_ntk(inputs, stack, sigma_b=0.2)
+    # Refinement of layer 1's rows (2 blocks) and layer 2's columns (break at 0.3) gives 3 pieces.
+    assert exact.nodes == (3, 3, 2)
+    breaks = [_hidden_rules(stack, None)[l].breakpoints for l in range(3)]
+    fine = graphon_ntk(inputs, stack, sigma_b=0.2,
+                       rule=[composite("gauss_legendre", 5, b) for b in breaks])
+    assert relative_error(fine.ntk, exact.ntk) < ROUNDING
+    # A rule blind to the breakpoints converges at O(1/m) (one node per piece is misassigned).
+    errors = [relative_error(graphon_ntk(inputs, stack, sigma_b=0.2, rule=midpoint(m)).ntk, exact.ntk)
+              for m in (50, 200, 800)]
+    assert errors[2] < errors[0] / 4 and errors[2] < 1e-2
+
+
+@pytest.mark.parametrize("normalization", ["none", "density", "degree"])
+@pytest.mark.parametrize("first_layer", ["patterns", "mean-field"])
+def test_forward_recursion_equals_backward_bruteforce(inputs, rng, normalization, first_layer, backend):
+    stack = _random_stack(rng)
+    result = graphon_ntk(inputs, stack, sigma_w=1.3, sigma_b=0.3, normalization=normalization,
+                         first_layer=first_layer, backend=backend)
+    nngp, ntk = graphon_kernels(inputs, stack, _hidden_rules(stack, None), "relu", 1.3, 0.3, normalization,
+                                first_layer)
+    assert relative_error(result.nngp, nngp) < ROUNDING
+    assert relative_error(result.ntk, ntk) < ROUNDING
+
+
+@given(step_graphon_data(max_blocks=3), step_graphon_data(max_blocks=3), st.sampled_from(["relu", "erf"]),
+       st.sampled_from(["none", "density", "degree"]), st.floats(0.0, 1.0))
+@settings(max_examples=15)
+def test_random_step_graphons_match_bruteforce(first, second, activation, normalization, sigma_b):
+    stack = [Graphon.step(first[0], first[1], first[2]), Graphon.step(second[0], second[1], second[2])]
+    if normalization == "density" and (stack[0].density() < 1e-3 or stack[1].density() < 1e-3):
+        return
+    X = np.random.default_rng(1).standard_normal((4, 3))
+    result = graphon_ntk(X, stack, activation=activation, sigma_b=sigma_b, normalization=normalization)
+    nngp, ntk = graphon_kernels(X, stack, _hidden_rules(stack, None), activation, 1.0, sigma_b, normalization,
+                                "patterns")
+    scale = max(np.abs(ntk).max(), 1e-300)
+    tolerance = ARCCOS_ROUNDING if activation == "relu" else ROUNDING
+    assert np.max(np.abs(result.ntk - ntk)) <= tolerance * scale
+    assert np.max(np.abs(result.nngp - nngp)) <= tolerance * max(np.abs(nngp).max(), 1e-300)
+    # symmetric positive semi-definite up to rounding of the entries
+    assert np.array_equal(result.ntk, result.ntk.T)
+    assert np.linalg.eigvalsh(result.ntk).min() >= -1e-12 * scale
+
+
+# ----------------------------------------------------------------------------------------- identities
+
+
+def _path_mass(stack, d):
+    """Input path mass pi_j of a stack of step graphons at v_j = (j - 1/2)/d, by block products:
+    pi = 1^T D_L W_L D_{L-1} ... D_1 W_1(., v_j) with D_l the piece lengths."""
+    rules = _hidden_rules(stack, None)
+    weights = rules[-1].weights
+    for l in range(len(stack) - 1, 0, -1):
+        weights = (weights @ stack[l].on_grid(rules[l].nodes, rules[l - 1].nodes)) * rules[l - 1].weights
+    return weights @ stack[0].on_grid(rules[0].nodes, (np.arange(d) + 0.5) / d)
+
+
+@pytest.mark.parametrize("first_layer", ["patterns", "mean-field"])
+def test_identity_activation_is_path_density_inner_product(inputs, rng, first_layer):
+    stack = _random_stack(rng)
+    d, depth = inputs.shape[1], len(stack)
+    pi = _path_mass(stack, d)
+    expected_ntk = (depth + 1) / d * (inputs * pi) @ inputs.T
+    result = graphon_ntk(inputs, stack, activation="identity", first_layer=first_layer)
+    assert relative_error(result.ntk, expected_ntk) < ROUNDING
+    assert relative_error(result.nngp, expected_ntk / (depth + 1)) < ROUNDING
+
+
+def test_identity_path_density_smooth_graphons(inputs):
+    # Smooth graphons: the path mass by sympy-free composition on a fine Gauss-Legendre grid (64 nodes
+    # integrate these polynomials exactly), compared with the default 32-node grids.
+    stack = [Graphon.from_callable(lambda u, v: u * v), Graphon.from_callable(lambda u, v: 0.5 + 0.5 * u - 0.4 * v)]
+    d = inputs.shape[1]
+    v = (np.arange(d) + 0.5) / d
+    # pi(v) = int int W2(u2, u1) W1(u1, v) du1 du2 = int (0.5 + 0.25 - 0.4 u1) u1 v du1 = (0.375 - 0.4/3) v
+    pi = (0.375 - 0.4 / 3) * v
+    result = graphon_ntk(inputs, stack, activation="identity")
+    assert relative_error(result.ntk, 3 / d * (inputs * pi) @ inputs.T) < ROUNDING
+
+
+# ----------------------------------------------------------------------------------------- first layer
+
+
+def test_patterns_differ_from_mean_field_for_small_d(inputs):
+    patterns = graphon_ntk(inputs, [0.5, 0.5])
+    mean_field = graphon_ntk(inputs, [0.5, 0.5], first_layer="mean-field")
+    assert patterns.first_layer_method == "enumeration" and patterns.n_patterns == 16
+    assert relative_error(mean_field.ntk, patterns.ntk) > 0.02
+
+
+def test_first_layer_deterministic_rows_make_both_regimes_equal(inputs):
+    # 0/1 first-layer values: every row pattern is deterministic given u.
+    W1 = Graphon.step([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]])
+    patterns = graphon_ntk(inputs, [W1, 0.7], sigma_b=0.1)
+    mean_field = graphon_ntk(inputs, [W1, 0.7], sigma_b=0.1, first_layer="mean-field")
+    assert patterns.n_patterns == 2
+    assert relative_error(patterns.ntk, mean_field.ntk) < ROUNDING
+
+
+def test_monte_carlo_first_layer_within_standard_errors(inputs):
+    W1 = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * u * v)
+    exact = graphon_ntk(inputs, [W1, 0.6], sigma_b=0.1)
+    sampled = graphon_ntk(inputs, [W1, 0.6], sigma_b=0.1, max_patterns=4, n_samples=256, seed=3)
+    assert exact.first_layer_method == "enumeration" and sampled.first_layer_method == "monte-carlo"
+    z = (sampled.ntk - exact.ntk) / sampled.ntk_standard_error
+    # 28 entries, 8 batches (t with 7 dof): |t| > 5.4 has probability < 1e-3 per entry
+    assert np.max(np.abs(z)) < 5.4
+    assert np.max(sampled.ntk_standard_error / exact.ntk) < 0.05
+    again = graphon_ntk(inputs, [W1, 0.6], sigma_b=0.1, max_patterns=4, n_samples=256, seed=3)
+    assert np.array_equal(again.ntk, sampled.ntk)
+
+
+# ----------------------------------------------------------------------------------------- quadrature
+
+
+def test_refinement_of_smooth_graphons_converges(inputs):
+    stack = [Graphon.from_callable(lambda u, v: 0.5 + 0.4 * np.sin(3 * u + v)),
+             Graphon.from_callable(lambda u, v: np.exp(-(u - v) ** 2))]
+    reference = graphon_ntk(inputs, stack, sigma_b=0.2, rule=gauss_legendre(64))
+    errors = [relative_error(graphon_ntk(inputs, stack, sigma_b=0.2, rule=gauss_legendre(m)).ntk, reference.ntk)
+              for m in (2, 4, 8)]
+    assert errors[0] > errors[1] > errors[2]
+    # Gauss-Legendre on analytic integrands: geometric convergence; 8 nodes already near 1e-8.
+    assert errors[2] < 1e-6
+    default = graphon_ntk(inputs, stack, sigma_b=0.2)
+    assert relative_error(default.ntk, reference.ntk) < ROUNDING
+
+
+def test_hermite_quadrature_reproduces_closed_form(inputs):
+    # erf given as a black box (closed_form=False) goes through the 2-D Gauss-Hermite rule. The error
+    # decays geometrically with the order at a rate set by the variance q (the derivative term
+    # exp(-2 q z^2) narrows): measured for one pair, order 40 gives ~1e-7 at q = 1 and order 80 ~1e-14
+    # (docs/theory/ntk.rst). Here q <= ~1.5, so 1e-5 for order 40 and 1e-9 for order 80.
+    erf = get_activation("erf")
+    black_box = Activation("erf-black-box", erf.fn, erf.derivative)
+    closed = graphon_ntk(inputs, [0.7, 0.5], activation="erf", sigma_b=0.3)
+    errors = [relative_error(graphon_ntk(inputs, [0.7, 0.5], activation=black_box, sigma_b=0.3,
+                                         hermite_order=order).ntk, closed.ntk) for order in (10, 40, 80)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[1] < 1e-5 and errors[2] < 1e-9
+
+
+def test_other_activations_run_and_are_psd(inputs):
+    for name in ("tanh", "gelu"):
+        result = graphon_ntk(inputs, [0.8, 0.6], activation=name, sigma_b=0.1)
+        assert np.linalg.eigvalsh(result.ntk).min() > -1e-12 * np.abs(result.ntk).max()
+
+
+def test_arccos_kernel_accuracy():
+    from graphon_ops._kernels.ntk import _arccos
+
+    x = np.concatenate([np.linspace(-1, 1, 20001), 1 - np.logspace(-16, 0, 300), -1 + np.logspace(-16, 0, 300)])
+    values = np.array([_arccos(v) for v in x])
+    # fdlibm's rational approximation: within 2 ulp of numpy's arccos (itself within 1 ulp)
+    assert np.max(np.abs(values - np.arccos(x)) / np.maximum(np.arccos(x), np.finfo(float).tiny)) < 5e-16 \
+        or np.max(np.abs(values - np.arccos(x))) < 5e-16
+
+
+# ----------------------------------------------------------------------------------------- robustness
+
+
+def test_tiling_matches_untiled(inputs, rng):
+    X = rng.standard_normal((40, 3))
+    stack = _random_stack(rng)
+    whole = graphon_ntk(X, stack, sigma_b=0.2)
+    tiled = graphon_ntk(X, stack, sigma_b=0.2, memory_budget=40_000)
+    assert whole.n_tiles == 1 and tiled.n_tiles > 3
+    assert relative_error(tiled.ntk, whole.ntk) < ROUNDING
+    with go.options(memory_budget_bytes=40_000):
+        assert graphon_ntk(X, stack, sigma_b=0.2).n_tiles == tiled.n_tiles
+    other = rng.standard_normal((9, 3))
+    pair_tiled = graphon_ntk(X, stack, sigma_b=0.2, X2=other, memory_budget=40_000)
+    pair_whole = graphon_ntk(np.concatenate([X, other]), stack, sigma_b=0.2)
+    assert pair_tiled.n_tiles > 1
+    assert relative_error(pair_tiled.ntk, pair_whole.ntk[:40, 40:]) < ROUNDING
+
+
+def test_no_nan_at_extreme_correlations_zero_degree_and_depth(rng):
+    x = rng.standard_normal(5)
+    X = np.stack([x, x, -x, 2 * x, np.zeros(5)])
+    for activation in ("relu", "erf"):
+        result = graphon_ntk(X, [1.0] * 3, activation=activation, sigma_b=0.1)
+        assert np.all(np.isfinite(result.ntk))
+        # x and 2x are perfectly correlated: the ReLU NTK is 2x the kernel with itself (homogeneity)
+    relu = graphon_ntk(X, [1.0] * 3)
+    assert math.isclose(relu.ntk[0, 3], 2 * relu.ntk[0, 0], rel_tol=1e-7)
+    # neurons without inputs (zero rows of W), degree normalisation, no bias: zero, not NaN
+    W = Graphon.step([[0.0, 0.0], [0.5, 1.0]])
+    result = graphon_ntk(X, [W, W, W], normalization="degree")
+    assert np.all(np.isfinite(result.ntk)) and np.all(np.isfinite(result.nngp))
+    deep = graphon_ntk(X, [0.9] * 50, sigma_b=0.05)
+    assert np.all(np.isfinite(deep.ntk)) and np.linalg.eigvalsh(deep.ntk).min() > -1e-10
+
+
+def test_strided_inputs(inputs):
+    strided = np.repeat(inputs, 2, axis=0)[::2]
+    assert not strided.flags.c_contiguous
+    assert np.array_equal(graphon_ntk(strided, [0.5]).ntk, graphon_ntk(inputs, [0.5]).ntk)
+
+
+def test_float32_output(inputs):
+    result = graphon_ntk(inputs, [1.0], dtype=np.float32)
+    assert result.ntk.dtype == np.float32
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(X=np.array([[1.0, np.nan]])), "X must be finite"),
+    (dict(X=np.array([[1.0, np.inf]])), "X must be finite"),
+    (dict(X=np.ones(3)), "X must have 2"),
+    (dict(X2=np.ones((2, 3))), "X2 must have the 2 columns"),
+    (dict(graphons=[]), "at least one graphon"),
+    (dict(graphons=[1.5]), "graphons\\[0\\]"),
+    (dict(activation="swish"), "activation must be"),
+    (dict(first_layer="exact"), "first_layer must be"),
+    (dict(normalization="layer"), "normalization must be"),
+    (dict(sigma_w=-1.0), "sigma_w must be"),
+    (dict(sigma_b=-0.1), "sigma_b must be"),
+    (dict(memory_budget=100), "memory budget"),
+    (dict(rule=[gauss_legendre(3)] * 3), "rule must be"),
+    (dict(backend="tpu"), "backend must be"),
+    (dict(graphons=[0.0], normalization="density"), "positive density"),
+    (dict(n_samples=2), "n_samples"),
+    (dict(dtype=np.int32), "dtype"),
+])
+def test_bad_inputs(kwargs, message):
+    arguments = dict(X=np.eye(2), graphons=[0.5])
+    arguments.update(kwargs)
+    X = arguments.pop("X")
+    graphons = arguments.pop("graphons")
+    with pytest.raises(ValueError, match=message):
+        graphon_ntk(X, graphons, **arguments)
+
+
+@pytest.mark.gpu
+def test_gpu_matches_cpu(inputs, rng):
+    stack = _random_stack(rng)
+    for activation in ("relu", "erf", "identity"):
+        cpu = graphon_ntk(inputs, stack, activation=activation, sigma_b=0.2)
+        gpu = graphon_ntk(inputs, stack, activation=activation, sigma_b=0.2, backend="gpu")
+        assert relative_error(gpu.ntk, cpu.ntk) < ROUNDING
+    tiled = graphon_ntk(inputs, stack, sigma_b=0.2, backend="gpu", memory_budget=20_000)
+    assert relative_error(tiled.ntk, graphon_ntk(inputs, stack, sigma_b=0.2).ntk) < ROUNDING
