@@ -34,6 +34,9 @@ def as_float_array(name: str, value, *, ndim: int | tuple[int, ...] | None = Non
                              f"got shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.ndim and not arr.flags.c_contiguous:
+        # compiled kernels index rows contiguously; a column-indexed copy arrives Fortran-ordered
+        arr = np.ascontiguousarray(arr)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} must be finite; entry {tuple(int(i) for i in bad)} is "
