@@ -29,15 +29,7 @@ import numpy as np
 from graphon_ops import Graphon
 from graphon_ops._backend import gpu_available
 from graphon_ops.ntk import graphon_ntk
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_of
 
 
 def plain_numpy_ntk(X, depth):

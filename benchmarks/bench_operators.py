@@ -14,20 +14,11 @@ from __future__ import annotations
 import math
 import os
 import platform
-import time
 
 import numpy as np
 
 import graphon_ops as go
-
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_of
 
 
 def main():

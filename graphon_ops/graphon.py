@@ -218,13 +218,10 @@ class Graphon:
         scalar = None
         function = f
         if jit:
-            from ._kernels.cpu import jit_scalar_function, evaluate_pairs
+            from ._kernels.cpu import jit_scalar_function
 
             scalar = jit_scalar_function(f)
-
-            def function(u, v):
-                u, v = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(v, dtype=float))
-                return evaluate_pairs(scalar, u.ravel(), v.ravel()).reshape(u.shape)
+            function = _pairwise_evaluator(scalar)
 
         return cls(function, "callable", check_sorted_breakpoints("row_breaks", row_breaks),
                    check_sorted_breakpoints("col_breaks", col_breaks), scalar_function=scalar)
@@ -408,6 +405,17 @@ def _real_number(value) -> float | None:
         return None
     number = complex(sympy.N(value, 30))
     return number.real if abs(number.imag) <= 1e-14 * max(1.0, abs(number.real)) else None
+
+
+def _pairwise_evaluator(scalar):
+    """A broadcasting ``(u, v) -> values`` evaluator around a compiled scalar function."""
+    from ._kernels.cpu import evaluate_pairs
+
+    def evaluate(u, v):
+        u, v = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(v, dtype=float))
+        return evaluate_pairs(scalar, u.ravel(), v.ravel()).reshape(u.shape)
+
+    return evaluate
 
 
 def _swap_scalar(f):

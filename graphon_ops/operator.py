@@ -22,7 +22,7 @@ import scipy.sparse.linalg
 
 from ._config import get_options
 from ._validation import as_float_array, check_memory, check_positive_int
-from .graphon import Graphon, graphon
+from .graphon import graphon
 from .quadrature import QuadratureRule
 
 __all__ = ["GraphonOperator", "discretize"]

@@ -215,7 +215,7 @@ def path_counts(masks, normalize: bool = True, *, log: bool = False) -> np.ndarr
         if masks[l].shape[1] != masks[l - 1].shape[0]:
             raise ValueError(f"masks[{l}] must have {masks[l - 1].shape[0]} columns (the rows of masks[{l - 1}]), "
                              f"got shape {masks[l].shape}")
-    n_out, n_in = masks[-1].shape[0], masks[0].shape[1]
+    n_in = masks[0].shape[1]
     check_memory("the path-count product", 8.0 * (max(M.shape[0] for M in masks) * n_in + max(M.size for M in masks)))
 
     counts = masks[0].astype(np.float64)

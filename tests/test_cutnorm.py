@@ -1,14 +1,11 @@
 """Cut norm brackets, exact enumeration, cut distances and motif densities (SPEC §3)."""
 
-import math
-
 import numpy as np
 import pytest
 import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import graphon_ops as go
 from graphon_ops import Graphon
 from graphon_ops.cutnorm import (MAX_EXACT_SIDE, MOTIF_EDGES, _alon_naor_matrix, _certified_shift,
                                  _certified_spectral_norm, _transport_distance, cut_distance, cut_norm,
