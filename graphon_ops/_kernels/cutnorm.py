@@ -14,6 +14,23 @@ from .._config import NUMBA_FLAGS
 __all__ = ["improve_signs", "best_cut_by_enumeration", "block_average_and_range"]
 
 
+@numba.njit(**NUMBA_FLAGS)
+def _align_signs(signs, field, other_field, matrix):
+    """Set ``signs = sign(field)`` (a zero field keeps the sign); each flip of ``signs[i]`` adds
+    ``2 signs[i] matrix[i, :]`` to ``other_field``. Returns whether any sign flipped."""
+    changed = False
+    for i in range(signs.size):
+        f = field[i]
+        if f != 0.0:
+            sign = 1.0 if f > 0.0 else -1.0
+            if sign != signs[i]:
+                signs[i] = sign
+                changed = True
+                for j in range(other_field.size):
+                    other_field[j] += 2.0 * sign * matrix[i, j]
+    return changed
+
+
 @numba.njit(parallel=True, **NUMBA_FLAGS)
 def improve_signs(B, Bt, X, Y, row_field, col_field, max_passes):
     """Alternating +-1 local improvement of ``x^T B y`` for ``k`` starts at once, in place.
@@ -26,32 +43,14 @@ def improve_signs(B, Bt, X, Y, row_field, col_field, max_passes):
     neither side can improve alone; ``max_passes`` guards against rounding drift of the fields.
     Starts run in parallel. Returns the number of passes of each start.
     """
-    k, n = X.shape
-    m = Y.shape[1]
+    k = X.shape[0]
     passes = np.zeros(k, dtype=np.int64)
     for s in numba.prange(k):
         for p in range(max_passes):
-            changed = False
-            for i in range(n):
-                f = row_field[s, i]
-                if f != 0.0:
-                    sign = 1.0 if f > 0.0 else -1.0
-                    if sign != X[s, i]:
-                        X[s, i] = sign
-                        changed = True
-                        for j in range(m):
-                            col_field[s, j] += 2.0 * sign * B[i, j]
-            for j in range(m):
-                f = col_field[s, j]
-                if f != 0.0:
-                    sign = 1.0 if f > 0.0 else -1.0
-                    if sign != Y[s, j]:
-                        Y[s, j] = sign
-                        changed = True
-                        for i in range(n):
-                            row_field[s, i] += 2.0 * sign * Bt[j, i]
+            rows_changed = _align_signs(X[s], row_field[s], col_field[s], B)
+            cols_changed = _align_signs(Y[s], col_field[s], row_field[s], Bt)
             passes[s] = p + 1
-            if not changed:
+            if not (rows_changed or cols_changed):
                 break
     return passes
 
