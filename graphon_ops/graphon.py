@@ -288,7 +288,8 @@ class Graphon:
 
             values = evaluate_grid(self.scalar_function, x, y)
         else:
-            values = self.function(x[:, None], y[None, :])
+            # a callable that ignores one argument returns a row or a column: broadcast it to the grid
+            values = np.broadcast_to(self.function(x[:, None], y[None, :]), (x.size, y.size))
         return check_unit_interval("W(u, v)", values)
 
     def default_rule(self, axis: str = "row", m: int = DEFAULT_NODES_PER_PIECE) -> QuadratureRule:

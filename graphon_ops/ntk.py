@@ -90,6 +90,9 @@ class GraphonNTKResult:
     normalization, activation, backend : str
     n_tiles : int
         Tiles of input pairs the work was split into (1: untiled).
+    weights : str
+        ``"fresh"`` (re-drawn after pruning: weight graphons equal to the connectivity graphons) or
+        ``"kept"`` (the weights pruning selected, described by ``weight_graphons``).
     """
 
     nngp: np.ndarray
@@ -104,13 +107,14 @@ class GraphonNTKResult:
     activation: str
     backend: str
     n_tiles: int
+    weights: str = "fresh"
 
 
 # ---------------------------------------------------------------------------------------------- public
 
 
-def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b: float = 0.0,
-                rule=None, first_layer: str = "patterns", normalization: str = "none", X2=None,
+def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w: float = 1.0,
+                sigma_b: float = 0.0, rule=None, first_layer: str = "patterns", normalization: str = "none", X2=None,
                 backend: str | None = None, dtype=np.float64, hermite_order: int = DEFAULT_HERMITE_ORDER,
                 max_patterns: int = DEFAULT_MAX_PATTERNS, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES,
                 seed=None, memory_budget: int | None = None) -> GraphonNTKResult:
@@ -123,7 +127,18 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
     graphons : sequence of Graphon (or anything :func:`~graphon_ops.graphon` accepts)
         :math:`W_1, \dots, W_L` for the ``L >= 1`` hidden layers. :math:`W_l(u, v)`: neuron ``u`` of
         layer ``l``, neuron ``v`` of layer ``l - 1``; for :math:`W_1` the column side is the input
-        coordinate, evaluated at :math:`v_j = (j - 1/2)/d`. The readout is dense.
+        coordinate, evaluated at :math:`v_j = (j - 1/2)/d`. The readout is dense. Raw 0/1 masks
+        (integer or boolean arrays, or :meth:`Graphon.from_mask`) must chain: ``(n_1, d)``, then
+        ``(n_l, n_{l-1})``; a readout mask (one row) is refused, since the readout is not a hidden layer.
+    weight_graphons : sequence, optional
+        Kept weights. ``None`` (default): the weights are re-drawn after pruning (fresh), every
+        :math:`M_l = W_l`. Otherwise ``L`` or ``L + 1`` entries: entry ``l`` is the weight graphon
+        :math:`M_{l+1}(u, v) = E[\theta^2 1\{\text{kept}\}]` of hidden layer ``l + 1`` (raw weights
+        :math:`\theta \sim N(0, 1)`, so values in [0, 1]; ``None`` for a layer whose weights are fresh),
+        and the optional last entry is the readout's weight profile :math:`r(u) = E[v^2 \mid u]` over
+        the last hidden layer's neurons, given as a graphon whose row argument is ignored (evaluated at
+        :math:`(1/2, u)`). :math:`M_l` must vanish where :math:`W_l` does. See ``docs/theory/ntk.rst``
+        (kept weights).
     activation : {"relu", "erf", "identity", "tanh", "gelu", "sigmoid"} or Activation
         relu, erf and identity use closed forms; anything else (including a user
         :class:`~graphon_ops.activations.Activation` with ``fn`` and ``derivative``) uses 2-D
@@ -174,6 +189,21 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
 
     Notes
     -----
+    Kept weights change the recursion: the forward covariance sees the weights, the layer's own
+    gradient term sees only which weights exist,
+
+    .. math::
+
+        \Sigma^l(u) = \frac{\sigma_w^2}{\rho_l}\int M_l F(\Sigma^{l-1}) + \sigma_b^2,\quad
+        \Theta^l(u) = \frac{\sigma_w^2}{\rho_l}\int W_l F(\Sigma^{l-1}) + \sigma_b^2
+        + \frac{\sigma_w^2}{\rho_l}\int M_l\,\Theta^{l-1}\dot F(\Sigma^{l-1}),
+
+    with :math:`\rho_l` and the fan-ins taken from :math:`W_l`. In the first layer a pattern's
+    covariance uses :math:`E[\theta_j^2 \mid \text{kept}] = M_1/W_1` per coordinate and its NTK term the
+    pattern itself: the pre-activation of a neuron with few kept inputs is a sum of a few conditioned,
+    non-Gaussian weights, and the Gaussian expectations :math:`F, \dot F` are then a closure with
+    matched second moments (exact as ``d`` grows, and for the identity activation).
+
     With :math:`\Theta^1 = \Sigma^1`, the pattern-averaged form (SPEC §4) is exact for a fixed ``d``
     because each first-layer neuron's covariance depends on its own finite row only, and the
     layer-2 sum over neurons is an average over positions and patterns (law of large numbers). The
@@ -186,8 +216,19 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
     >>> X = np.array([[1.0, 0.0], [0.6, 0.8]])
     >>> dense = graphon_ntk(X, [1.0, 1.0])
     >>> half = graphon_ntk(X, [0.5, 0.5], first_layer="mean-field")
-    >>> bool(np.allclose(half.ntk, 0.25 * dense.ntk))    # ReLU, no bias: c^L scaling
-    True
+    >>> float(np.max(np.abs(half.ntk - 0.25 * dense.ntk)))    # ReLU, no bias: c^L scaling
+    0.0
+
+    Magnitude pruning at density 0.2 of the second layer, weights kept: the kept weights' second
+    moment is :math:`M = 0.2 + \sqrt{2/\pi}\,\tau e^{-\tau^2/2}` with :math:`\tau = \sqrt 2\,\mathrm{erfc}^{-1}(0.2)`.
+
+    >>> from scipy.special import erfcinv
+    >>> tau = np.sqrt(2) * erfcinv(0.2)
+    >>> M = 0.2 + np.sqrt(2 / np.pi) * tau * np.exp(-tau ** 2 / 2)
+    >>> kept = graphon_ntk(X, [1.0, 0.2], weight_graphons=[1.0, M], sigma_w=np.sqrt(2))
+    >>> fresh = graphon_ntk(X, [1.0, 0.2], sigma_w=np.sqrt(2))
+    >>> kept.weights, round(float(np.trace(kept.ntk) / np.trace(fresh.ntk)), 4)
+    ('kept', 2.4994)
     """
     backend = resolve_backend(backend, X, X2)  # before conversion: "auto" looks at the input types
     X = as_float_array("X", to_numpy(X), ndim=2, dtype=np.float64)
@@ -196,7 +237,8 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
         X2 = as_float_array("X2", to_numpy(X2), ndim=2, dtype=np.float64)
         if X2.shape[1] != d:
             raise ValueError(f"X2 must have the {d} columns of X, got shape {X2.shape}")
-    layers = _check_graphons(graphons)
+    layers = _check_graphons(graphons, d)
+    weight_layers, readout_weights = _check_weight_graphons(weight_graphons, len(layers))
     activation = get_activation(activation)
     sigma_w = check_nonnegative_float("sigma_w", sigma_w)
     sigma_b = check_nonnegative_float("sigma_b", sigma_b)
@@ -209,15 +251,15 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
         raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
     budget = get_options().memory_budget_bytes if memory_budget is None \
         else check_positive_int("memory_budget", memory_budget)
-    rules = _hidden_rules(layers, rule)
+    rules = _hidden_rules(layers, rule, weight_layers, readout_weights)
 
     closed_form = activation.closed_form and activation.name in _CLOSED_FORMS
     linear = closed_form and activation.name == "identity"
-    realisations, method = _first_layer(layers[0], rules[0], d, first_layer, normalization, sigma_w,
-                                        linear, max_patterns, n_samples, seed)
-    hidden = [_hidden_matrix(W, rules[l], rules[l - 1], normalization, sigma_w, l + 1)
+    realisations, method = _first_layer(layers[0], weight_layers[0], rules[0], d, first_layer, normalization,
+                                        sigma_w, linear, max_patterns, n_samples, seed)
+    hidden = [_hidden_matrices(W, weight_layers[l], rules[l], rules[l - 1], normalization, sigma_w, l)
               for l, W in enumerate(layers) if l > 0]
-    readout = (sigma_w ** 2 * rules[-1].weights)[None, :]
+    readout = _readout_matrices(readout_weights, rules[-1], sigma_w, len(layers))
 
     xp = get_array_module(backend)
     kernels = _kernel_module(backend)
@@ -248,32 +290,89 @@ def graphon_ntk(X, graphons, *, activation="relu", sigma_w: float = 1.0, sigma_b
         ntk_se = np.sqrt(ntk_squares / (count - 1) / count).astype(dtype)
     return GraphonNTKResult(nngp=nngp.astype(dtype, copy=False), ntk=ntk.astype(dtype, copy=False),
                             nngp_standard_error=nngp_se, ntk_standard_error=ntk_se, first_layer=first_layer,
-                            first_layer_method=method, n_patterns=int(realisations[0][0].shape[0]),
+                            first_layer_method=method, n_patterns=int(realisations[0][0][0].shape[0]),
                             nodes=tuple(r.size for r in rules), normalization=normalization,
-                            activation=activation.name, backend=backend, n_tiles=len(plan.tiles))
+                            activation=activation.name, backend=backend, n_tiles=len(plan.tiles),
+                            weights="fresh" if readout_weights is None and weight_layers == [None] * len(layers)
+                            else "kept")
 
 
 # ------------------------------------------------------------------------------------- validation
 
 
-def _check_graphons(graphons) -> list[Graphon]:
+def _graphon_list(name: str, graphons) -> list:
     if isinstance(graphons, Graphon):
         graphons = [graphons]
-    if isinstance(graphons, (str, bytes)) or not isinstance(graphons, Sequence):
-        raise ValueError(f"graphons must be a non-empty sequence of graphons (one per hidden layer), got "
+    if isinstance(graphons, (str, bytes, np.ndarray)) or not isinstance(graphons, Sequence):
+        raise ValueError(f"{name} must be a non-empty sequence of graphons (one per hidden layer), got "
                          f"{type(graphons).__name__}")
     if len(graphons) == 0:
-        raise ValueError("graphons must hold at least one graphon (one per hidden layer), got an empty list")
-    layers = []
-    for l, obj in enumerate(graphons):
-        try:
-            layers.append(graphon(obj))
-        except ValueError as exc:
-            raise ValueError(f"graphons[{l}]: {exc}") from None
-    return layers
+        raise ValueError(f"{name} must hold at least one graphon (one per hidden layer), got an empty list")
+    return list(graphons)
 
 
-def _hidden_rules(layers: list[Graphon], rule) -> list[QuadratureRule]:
+def _as_layer_graphon(name: str, obj) -> Graphon:
+    try:
+        return graphon(obj)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _mask_shape(obj) -> tuple | None:
+    """Shape of a raw 0/1 mask (integer/boolean array or :meth:`Graphon.from_mask`), else None."""
+    if isinstance(obj, Graphon):
+        return tuple(obj.metadata["shape"]) if obj.metadata.get("source") == "mask" else None
+    array = np.asarray(obj) if isinstance(obj, (np.ndarray, list, tuple)) else None
+    if array is None or array.ndim != 2 or not (array.dtype == bool or np.issubdtype(array.dtype, np.integer)):
+        return None
+    return array.shape if np.all((array == 0) | (array == 1)) else None
+
+
+def _check_graphons(graphons, d: int) -> list[Graphon]:
+    entries = _graphon_list("graphons", graphons)
+    shapes = [_mask_shape(obj) for obj in entries]
+    for l, shape in enumerate(shapes):
+        if shape is None:
+            continue
+        below = d if l == 0 else (shapes[l - 1][0] if shapes[l - 1] is not None else None)
+        what = "the input dimension d" if l == 0 else f"the rows of graphons[{l - 1}]"
+        if below is not None and shape[1] != below:
+            raise ValueError(f"graphons[{l}] is a {shape[0]} x {shape[1]} mask but must have {below} columns "
+                             f"({what}): hidden masks chain as (n_1, d), (n_2, n_1), ... (a transposed mask?)")
+        if shape[0] == 1 and l == len(entries) - 1 and l > 0:
+            raise ValueError(f"graphons[{l}] is a 1 x {shape[1]} mask: a readout mask, not a hidden layer "
+                             f"(the readout is dense in the Graphon-NTK); pass the hidden layers' masks only")
+    return [_as_layer_graphon(f"graphons[{l}]", obj) for l, obj in enumerate(entries)]
+
+
+def _check_weight_graphons(weight_graphons, depth: int) -> tuple[list, Graphon | None]:
+    """Per hidden layer a weight graphon or None (fresh), and the readout's profile or None."""
+    if weight_graphons is None:
+        return [None] * depth, None
+    entries = _graphon_list("weight_graphons", weight_graphons)
+    if len(entries) not in (depth, depth + 1):
+        raise ValueError(f"weight_graphons must hold {depth} weight graphons (one per hidden layer) or "
+                         f"{depth + 1} (the readout's profile last), got {len(entries)}")
+    checked = [None if obj is None else _as_layer_graphon(f"weight_graphons[{l}]", obj)
+               for l, obj in enumerate(entries)]
+    return checked[:depth], (checked[depth] if len(checked) > depth else None)
+
+
+def _weights_on_grid(M, W_values, rows, cols, layer: int) -> np.ndarray:
+    """:math:`M_l` on the grid of ``W_values``, refused where it is positive but :math:`W_l` vanishes."""
+    try:
+        values = M.on_grid(rows, cols)
+    except ValueError as exc:
+        raise ValueError(f"weight_graphons[{layer}]: {exc}") from None
+    orphan = (values > 0.0) & (W_values <= 0.0)
+    if np.any(orphan):
+        i, k = (int(a) for a in np.argwhere(orphan)[0])
+        raise ValueError(f"weight_graphons[{layer}] is {float(values[i, k])!r} at (u, v) = ({rows[i]:.6g}, {cols[k]:.6g}) "
+                         f"where graphons[{layer}] is 0: kept weights need a kept connection")
+    return values
+
+
+def _hidden_rules(layers: list[Graphon], rule, weight_layers=None, readout_weights=None) -> list[QuadratureRule]:
     """One rule per hidden layer (its neurons' positions)."""
     depth = len(layers)
     if isinstance(rule, QuadratureRule):
@@ -284,11 +383,15 @@ def _hidden_rules(layers: list[Graphon], rule) -> list[QuadratureRule]:
             raise ValueError(f"rule must be None, a QuadratureRule or a sequence of {depth} QuadratureRules "
                              f"(one per hidden layer), got {rule!r}")
         return list(rule)
+    weight_layers = weight_layers or [None] * depth
     rules = []
     for l, W in enumerate(layers):
-        following = layers[l + 1] if l + 1 < depth else None
-        breaks = W.row_breaks if following is None else np.union1d(W.row_breaks, following.col_breaks)
-        if W.kind in _STEP_KINDS and (following is None or following.kind in _STEP_KINDS):
+        # graphons whose rows (columns) are the neurons of hidden layer l
+        row_sides = [G for G in (W, weight_layers[l]) if G is not None]
+        col_sides = [G for G in (layers[l + 1], weight_layers[l + 1]) if G is not None] if l + 1 < depth \
+            else [G for G in (readout_weights,) if G is not None]
+        breaks = np.unique(np.concatenate([G.row_breaks for G in row_sides] + [G.col_breaks for G in col_sides]))
+        if all(G.kind in _STEP_KINDS for G in row_sides + col_sides):
             # Sigma^l is constant on each piece and the next integrand too: one node per piece is exact.
             rules.append(composite("midpoint", 1, breaks))
         else:
@@ -299,13 +402,19 @@ def _hidden_rules(layers: list[Graphon], rule) -> list[QuadratureRule]:
 # ------------------------------------------------------------------------------------- first layer
 
 
-def _first_layer(W1, rule1, d, first_layer, normalization, sigma_w, linear, max_patterns, n_samples, seed):
-    """Realisations ``[(coefficients (n_v, d), averaging (m1, n_v))]`` and the method's name.
+def _first_layer(W1, M1, rule1, d, first_layer, normalization, sigma_w, linear, max_patterns, n_samples, seed):
+    r"""Realisations ``[((variance coefficients, tangent coefficients) (n_v, d), averaging (m1, n_v))]`` and
+    the method's name.
 
-    Virtual node k has :math:`\\Sigma^1_k(x, x') = \\sum_j C_{kj} x_j x'_j + \\sigma_b^2`; the layer-2
-    integrand at layer-1 node i is :math:`\\sum_k A_{ik} F(\\Sigma^1_k)`.
+    Virtual node k has :math:`\Sigma^1_k(x, x') = \sum_j C_{kj} x_j x'_j + \sigma_b^2` and
+    :math:`\Theta^1_k = \sum_j D_{kj} x_j x'_j + \sigma_b^2` (``D is C`` for fresh weights); the layer-2
+    integrand at layer-1 node i is :math:`\sum_k A_{ik} F(\Sigma^1_k)`.
     """
-    keep = W1.on_grid(rule1.nodes, (np.arange(d) + 0.5) / d)
+    coordinates = (np.arange(d) + 0.5) / d
+    keep = W1.on_grid(rule1.nodes, coordinates)
+    # kept weights: E[theta_j^2 | kept] = M/W per (node, coordinate); None for fresh weights
+    ratio = None if M1 is None else np.divide(_weights_on_grid(M1, keep, rule1.nodes, coordinates, 0), keep,
+                                              out=np.zeros_like(keep), where=keep > 0)
     density = float(rule1.weights @ keep.mean(axis=1))
     if normalization == "density" and density <= 0.0:
         raise ValueError("normalization='density' needs a first layer with positive density; W_1 vanishes at "
@@ -314,13 +423,14 @@ def _first_layer(W1, rule1, d, first_layer, normalization, sigma_w, linear, max_
     # Pattern averaging commutes with a linear F when the covariance is linear in the pattern.
     if first_layer == "mean-field" or (linear and normalization != "degree"):
         method = "mean-field" if first_layer == "mean-field" else "mean-field (exact for this activation)"
-        return [(_pattern_coefficients(keep, normalization, sigma_w, density), identity)], method
+        return [_with_weights(_pattern_coefficients(keep, normalization, sigma_w, density), identity, ratio)], method
     patterns = _enumerate_patterns(keep, max_patterns)
     if patterns is not None:
         probabilities = _pattern_probabilities(keep, patterns)
         used = probabilities.max(axis=0) > 0.0
         patterns, probabilities = patterns[used], probabilities[:, used]
-        return [(_pattern_coefficients(patterns, normalization, sigma_w, density), probabilities)], "enumeration"
+        return [_with_weights(_pattern_coefficients(patterns, normalization, sigma_w, density), probabilities,
+                              ratio)], "enumeration"
     rng = as_generator(seed)
     per_batch = n_samples // MONTE_CARLO_BATCHES
     realisations = []
@@ -329,9 +439,30 @@ def _first_layer(W1, rule1, d, first_layer, normalization, sigma_w, linear, max_
         patterns, inverse = np.unique(drawn.reshape(-1, d), axis=0, return_inverse=True)
         averaging = np.zeros((keep.shape[0], patterns.shape[0]))
         np.add.at(averaging, (np.repeat(np.arange(keep.shape[0]), per_batch), inverse.ravel()), 1.0 / per_batch)
-        realisations.append((_pattern_coefficients(patterns.astype(np.float64), normalization, sigma_w,
-                                                   density), averaging))
+        realisations.append(_with_weights(_pattern_coefficients(patterns.astype(np.float64), normalization, sigma_w,
+                                                                density), averaging, ratio))
     return realisations, "monte-carlo"
+
+
+def _with_weights(coefficients, averaging, ratio):
+    r"""``((variance, tangent) coefficients, averaging)`` of one realisation.
+
+    Fresh weights (``ratio`` None): both coefficient sets are the pattern coefficients. Kept weights:
+    the variance coefficients of pattern k at node i are scaled by the node's ratio
+    :math:`M_1/W_1`, so a virtual node is a (pattern, ratio row) pair; nodes with equal ratio rows
+    (constant and step graphons) share their virtual nodes.
+    """
+    if ratio is None:
+        return (coefficients, coefficients), averaging
+    if np.all(ratio == ratio[0]):
+        return (coefficients * ratio[0], coefficients), averaging
+    node, pattern = np.nonzero(averaging)
+    rows = np.concatenate([coefficients[pattern] * ratio[node], coefficients[pattern]], axis=1)
+    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    expanded = np.zeros((averaging.shape[0], unique.shape[0]))
+    np.add.at(expanded, (node, inverse.ravel()), averaging[node, pattern])
+    d = coefficients.shape[1]
+    return (np.ascontiguousarray(unique[:, :d]), np.ascontiguousarray(unique[:, d:])), expanded
 
 
 def _pattern_coefficients(rows, normalization, sigma_w, density):
@@ -377,25 +508,50 @@ def _pattern_probabilities(keep, patterns):
 # ------------------------------------------------------------------------------------- hidden layers
 
 
-def _hidden_matrix(W, rows, cols, normalization, sigma_w, layer):
-    r""":math:`K_{ik} = \sigma_w^2 W(u_i, v_k) w_k / \rho` with :math:`\rho` per the normalisation."""
-    K = W.on_grid(rows.nodes, cols.nodes) * cols.weights[None, :]
-    if normalization == "none":
-        return sigma_w ** 2 * K
+def _hidden_matrices(W, M, rows, cols, normalization, sigma_w, layer):
+    r"""``(K_M, K_W)``: :math:`K_{ik} = \sigma_w^2 M(u_i, v_k) w_k / \rho` for the propagated terms and the
+    same with :math:`W` for the layer's own gradient term (``K_W`` None for fresh weights, :math:`M = W`).
+    :math:`\rho` (or the fan-in, for ``"degree"``) comes from :math:`W` in both."""
+    connectivity = W.on_grid(rows.nodes, cols.nodes)
+    K = connectivity * cols.weights[None, :]
     if normalization == "density":
         density = float(rows.weights @ K.sum(axis=1))
         if density <= 0.0:
-            raise ValueError(f"normalization='density' needs positive layer densities; graphons[{layer - 1}] "
+            raise ValueError(f"normalization='density' needs positive layer densities; graphons[{layer}] "
                              f"has density 0 on its grid")
-        return sigma_w ** 2 / density * K
     degree = K.sum(axis=1, keepdims=True)
-    return np.divide(sigma_w ** 2 * K, degree, out=np.zeros_like(K), where=degree > 0)
+
+    def normalise(matrix):
+        if normalization == "none":
+            return sigma_w ** 2 * matrix
+        if normalization == "density":
+            return sigma_w ** 2 / density * matrix
+        return np.divide(sigma_w ** 2 * matrix, degree, out=np.zeros_like(matrix), where=degree > 0)
+
+    if M is None:
+        return normalise(K), None
+    moments = _weights_on_grid(M, connectivity, rows.nodes, cols.nodes, layer)
+    return normalise(moments * cols.weights[None, :]), normalise(K)
+
+
+def _readout_matrices(profile, rule, sigma_w, depth):
+    r"""Readout stage: dense connectivity, weights :math:`r(u) = E[v^2 \mid u]` (1 for fresh weights)."""
+    K = (sigma_w ** 2 * rule.weights)[None, :]
+    if profile is None:
+        return K, None
+    try:
+        values = profile.on_grid([0.5], rule.nodes)
+    except ValueError as exc:
+        raise ValueError(f"weight_graphons[{depth}] (the readout's weight profile): {exc}") from None
+    return K * values, K
 
 
 def _stage_matrices(hidden, readout, averaging):
-    """Matrices of stages 2..L+1, with the first-layer averaging folded into the first of them."""
-    matrices = hidden + [readout]
-    return [matrices[0] @ averaging] + matrices[1:]
+    """``(K_M, K_W)`` of stages 2..L+1, with the first-layer averaging folded into the first of them."""
+    stages = hidden + [readout]
+    first, first_direct = stages[0]
+    folded = (first @ averaging, None if first_direct is None else first_direct @ averaging)
+    return [folded] + stages[1:]
 
 
 # ------------------------------------------------------------------------------------- elementwise maps
@@ -495,15 +651,21 @@ _CHUNK_BYTES = 4 * 2**20
 
 def _plan_tiles(n_rows, n_cols, d, realisations, hidden, readout, budget) -> _TilePlan:
     """Split the pairs into tiles whose working set fits the budget (or refuse, saying what is needed)."""
-    n_virtual = max(c.shape[0] for c, _ in realisations)
-    stage_rows = [n_virtual] + [K.shape[0] for K in hidden]
+    n_virtual = max(c[0].shape[0] for c, _ in realisations)
+    stage_rows = [n_virtual] + [K.shape[0] for K, _ in hidden]
     widest = max(stage_rows)
+    kept = any(direct is not None for _, direct in hidden + [readout]) or realisations[0][0][0] is not \
+        realisations[0][0][1]
+    n_buffers = 5 if kept else 4
     # cache-sized, and at most a quarter of the budget
-    chunk = int(max(1, min(65536, _CHUNK_BYTES // (32 * widest), budget // (32 * (4 * widest + d)))))
-    fixed = 8 * (sum(K.size for K in hidden) + readout.size
-                 + sum(c.size + a.size + a.shape[0] * (hidden[0].shape[0] if hidden else 1)
-                       for c, a in realisations)
-                 + (4 * widest + d) * chunk)
+    chunk = int(max(1, min(65536, _CHUNK_BYTES // (8 * n_buffers * widest),
+                           budget // (32 * (n_buffers * widest + d)))))
+    matrices = [K for pair in hidden + [readout] for K in pair if K is not None]
+    first_stage = hidden[0][0].shape[0] if hidden else 1
+    fixed = 8 * (sum(K.size for K in matrices)
+                 + sum(sum(x.size for x in {id(x): x for x in c}.values()) + a.size
+                       + (n_buffers - 3) * a.shape[0] * first_stage for c, a in realisations)
+                 + (n_buffers * widest + d) * chunk)
     # Per pair of a tile: two int64 pair indices, two output indices, two output values, and up to three
     # transient arrays of the same length (index construction, the mirrored copy of an off-diagonal
     # block); per input: its d coordinates (copied twice on the way) and its variances at every stage.
@@ -557,8 +719,11 @@ def _run_tiles(xp, kernels, maps, X, X2, plan: _TilePlan, coefficients, matrices
     n_cols = n_rows if X2 is None else X2.shape[0]
     nngp = xp.empty((n_rows, n_cols))
     ntk = xp.empty((n_rows, n_cols))
-    coefficients_device = xp.asarray(coefficients)
-    matrices_device = [xp.asarray(np.ascontiguousarray(K)) for K in matrices]
+    variance_coefficients = xp.asarray(coefficients[0])
+    coefficients_device = (variance_coefficients, variance_coefficients if coefficients[1] is coefficients[0]
+                           else xp.asarray(coefficients[1]))
+    matrices_device = [tuple(None if K is None else xp.asarray(np.ascontiguousarray(K)) for K in pair)
+                       for pair in matrices]
     for rows, cols, diagonal in plan.tiles:
         n_inputs, first, second = _tile_pairs(rows, cols, diagonal)
         inputs = np.ascontiguousarray(X[rows]) if diagonal \
@@ -585,29 +750,35 @@ def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matric
     """Forward recursion on one tile.
 
     The inputs' variances go through every stage first (they are needed by every pair); the pairs
-    then go through all stages a cache-sized chunk at a time. Returns ``((NNGP, NTK) at the inputs'
-    variances, (NNGP, NTK) at the pairs)``.
+    then go through all stages a cache-sized chunk at a time. ``coefficients`` is the first layer's
+    (variance, tangent) pair and ``matrices`` the stages' ``(K_M, K_W)`` (``K_W`` None: fresh weights,
+    the layer's own gradient term is the new covariance itself). Returns ``((NNGP, NTK) at the
+    inputs' variances, (NNGP, NTK) at the pairs)``.
     """
     bias = bias_variance
-    # Variances: Sigma^1(x, x) = sum_j C_kj x_j^2 + sigma_b^2; Theta^1 = Sigma^1.
-    S = coefficients @ (inputs * inputs).T + bias
-    T = S
+    variance_coefficients, tangent_coefficients = coefficients
+    fresh_first = tangent_coefficients is variance_coefficients
+    # Variances: Sigma^1(x, x) = sum_j C_kj x_j^2 + sigma_b^2; Theta^1 likewise with the tangent coefficients.
+    squares = (inputs * inputs).T
+    S = variance_coefficients @ squares + bias
+    T = S if fresh_first else tangent_coefficients @ squares + bias
     own = xp.arange(inputs.shape[0], dtype=xp.int64)
     stage_variances = []
-    for K in matrices:
+    for K, K_direct in matrices:
         stage_variances.append(S)
         F, G = xp.empty_like(S), xp.empty_like(S)
         maps(S, T, S, own, own, F, G)
         S_next = K @ F + bias
-        T = K @ G + S_next
+        T = K @ G + (S_next if K_direct is None else K_direct @ F + bias)
         S = S_next
     diagonal = (S[0], T[0])
 
     n_pairs = first.size
     nngp, ntk = xp.empty(n_pairs), xp.empty(n_pairs)
     width = min(chunk, n_pairs)
-    widest = max([coefficients.shape[0]] + [K.shape[0] for K in matrices])
-    buffers = [xp.empty(widest * width) for _ in range(4)]
+    widest = max([variance_coefficients.shape[0]] + [K.shape[0] for K, _ in matrices])
+    kept = not fresh_first or any(K_direct is not None for _, K_direct in matrices)
+    buffers = [xp.empty(widest * width) for _ in range(5 if kept else 4)]
     products_buffer = xp.empty(width * inputs.shape[1])
     for start in range(0, n_pairs, chunk):
         stop = min(n_pairs, start + chunk)
@@ -619,18 +790,30 @@ def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matric
 
         products = products_buffer[:size * inputs.shape[1]].reshape(size, inputs.shape[1])
         kernels.pair_products(inputs, first_run, second_run, products)
-        S = view(buffers[0], coefficients.shape[0])
-        xp.matmul(coefficients, products.T, out=S)
+        S = view(buffers[0], variance_coefficients.shape[0])
+        xp.matmul(variance_coefficients, products.T, out=S)
         S += bias
-        T = S
-        for K, variances in zip(matrices, stage_variances):
+        if fresh_first:
+            T = S
+        else:
+            T = view(buffers[1], tangent_coefficients.shape[0])
+            xp.matmul(tangent_coefficients, products.T, out=T)
+            T += bias
+        for (K, K_direct), variances in zip(matrices, stage_variances):
             F, G = view(buffers[2], S.shape[0]), view(buffers[3], S.shape[0])
             maps(S, T, variances, first_run, second_run, F, G)
             S, T = view(buffers[0], K.shape[0]), view(buffers[1], K.shape[0])
             xp.matmul(K, F, out=S)
             S += bias
-            xp.matmul(K, G, out=T)
-            T += S
+            if K_direct is None:
+                xp.matmul(K, G, out=T)
+                T += S
+            else:
+                propagated = view(buffers[4], K.shape[0])
+                xp.matmul(K, G, out=propagated)
+                xp.matmul(K_direct, F, out=T)
+                T += bias
+                T += propagated
         nngp[start:stop] = S[0]
         ntk[start:stop] = T[0]
     return diagonal, (nngp, ntk)

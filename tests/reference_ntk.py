@@ -54,11 +54,15 @@ def dense_kernels(X, depth, activation="relu", sigma_w=1.0, sigma_b=0.0, X2=None
     return K[:n, n:], Theta[:n, n:]
 
 
-def _first_layer_nodes(x, y, keep, weights, first_layer, normalization, sigma_w, sigma_b):
-    """Layer-1 'nodes' (position i, pattern m) with their measure and covariances for one input pair."""
+def _first_layer_nodes(x, y, keep, weights, first_layer, normalization, sigma_w, sigma_b, second_moment=None):
+    """Layer-1 'nodes' (position i, pattern m) with their measure and covariances for one input pair.
+
+    ``second_moment[i, j]`` is E[theta_j^2 | kept] of node i (kept weights; 1 for fresh ones): it scales
+    the covariances, while the layer's own NTK term (last entry) counts the kept connections only."""
     m1, d = keep.shape
+    second_moment = np.ones_like(keep) if second_moment is None else second_moment
     density = float(np.sum(weights * keep.mean(axis=1)))
-    nodes = []  # (node index i, measure, Sigma(x,y), Sigma(x,x), Sigma(y,y))
+    nodes = []  # (node index i, measure, Sigma(x,y), Sigma(x,x), Sigma(y,y), Sigma_direct(x,y))
 
     def scale(row):
         if normalization == "none":
@@ -80,42 +84,60 @@ def _first_layer_nodes(x, y, keep, weights, first_layer, normalization, sigma_w,
                 rows.append((pattern, probability))
         for row, probability in rows:
             c = scale(row)
-            covariance = lambda a, b: c * sum(row[j] * a[j] * b[j] for j in range(d)) + sigma_b ** 2
-            nodes.append((i, weights[i] * probability, covariance(x, y), covariance(x, x), covariance(y, y)))
+            covariance = lambda a, b: c * sum(row[j] * second_moment[i, j] * a[j] * b[j] for j in range(d)) \
+                + sigma_b ** 2
+            direct = c * sum(row[j] * x[j] * y[j] for j in range(d)) + sigma_b ** 2
+            nodes.append((i, weights[i] * probability, covariance(x, y), covariance(x, x), covariance(y, y), direct))
     return nodes
 
 
-def _layer_matrix(W, rows, cols, normalization, sigma_w):
-    """K_ik = sigma_w^2 W(u_i, v_k) / rho (without the column weights)."""
+def _layer_matrix(W, rows, cols, normalization, sigma_w, M=None):
+    """K_ik = sigma_w^2 M(u_i, v_k) / rho (without the column weights), rho or the degree from W;
+    M defaults to W (fresh weights)."""
     values = W.on_grid(rows.nodes, cols.nodes)
+    moments = values if M is None else M.on_grid(rows.nodes, cols.nodes)
     if normalization == "none":
-        return sigma_w ** 2 * values
+        return sigma_w ** 2 * moments
     if normalization == "density":
-        return sigma_w ** 2 * values / float(rows.weights @ values @ cols.weights)
+        return sigma_w ** 2 * moments / float(rows.weights @ values @ cols.weights)
     degree = values @ cols.weights
     out = np.zeros_like(values)
     for i in range(values.shape[0]):
         if degree[i] > 0:
-            out[i] = sigma_w ** 2 * values[i] / degree[i]
+            out[i] = sigma_w ** 2 * moments[i] / degree[i]
     return out
 
 
 def graphon_kernels(X, graphons, rules, activation="relu", sigma_w=1.0, sigma_b=0.0, normalization="none",
-                    first_layer="patterns", X2=None):
-    """Graphon NNGP and NTK by brute force (see the module docstring) on the given per-layer rules."""
+                    first_layer="patterns", X2=None, weight_graphons=None, readout_profile=None):
+    """Graphon NNGP and NTK by brute force (see the module docstring) on the given per-layer rules.
+
+    Kept weights: ``weight_graphons`` (one per hidden layer) scale the propagated terms (forward
+    covariances and the backward signal), while each layer's own gradient term uses the connectivity
+    graphon; ``readout_profile`` (callable of u) is E[v^2 | u] of the readout weights."""
     X2 = X if X2 is None else X2
     d = X.shape[1]
+    weight_graphons = weight_graphons or [None] * len(graphons)
     keep = graphons[0].on_grid(rules[0].nodes, (np.arange(d) + 0.5) / d)
-    matrices = [_layer_matrix(W, rules[l], rules[l - 1], normalization, sigma_w)
+    second_moment = None
+    if weight_graphons[0] is not None:
+        moments = weight_graphons[0].on_grid(rules[0].nodes, (np.arange(d) + 0.5) / d)
+        second_moment = np.where(keep > 0, moments / np.where(keep > 0, keep, 1.0), 0.0)
+    matrices = [_layer_matrix(W, rules[l], rules[l - 1], normalization, sigma_w, weight_graphons[l])
                 for l, W in enumerate(graphons) if l > 0]
+    direct_matrices = [_layer_matrix(W, rules[l], rules[l - 1], normalization, sigma_w)
+                       for l, W in enumerate(graphons) if l > 0]
+    profile = np.ones(rules[-1].nodes.size) if readout_profile is None else readout_profile(rules[-1].nodes)
     nngp = np.zeros((X.shape[0], X2.shape[0]))
     ntk = np.zeros_like(nngp)
     for a, x in enumerate(X):
         for b, y in enumerate(X2):
-            nodes = _first_layer_nodes(x, y, keep, rules[0].weights, first_layer, normalization, sigma_w, sigma_b)
+            nodes = _first_layer_nodes(x, y, keep, rules[0].weights, first_layer, normalization, sigma_w, sigma_b,
+                                       second_moment)
             index = np.array([n[0] for n in nodes])
             measure = np.array([n[1] for n in nodes])
             sigma = [np.array([n[2] for n in nodes])]
+            direct = [np.array([n[5] for n in nodes])]
             variances = [(np.array([n[3] for n in nodes]), np.array([n[4] for n in nodes]))]
             # forward NNGP, layer by layer; the first layer's columns are (node, pattern) pairs
             column_measures = [measure]
@@ -126,23 +148,26 @@ def graphon_kernels(X, graphons, rules, activation="relu", sigma_w=1.0, sigma_b=
                 Fxx = expectations(activation, vx, vx, vx)[0]
                 Fyy = expectations(activation, vy, vy, vy)[0]
                 sigma.append(full @ (column_measures[-1] * F) + sigma_b ** 2)
+                full_direct = direct_matrices[l][:, index] if l == 0 else direct_matrices[l]
+                direct.append(full_direct @ (column_measures[-1] * F) + sigma_b ** 2)
                 variances.append((full @ (column_measures[-1] * Fxx) + sigma_b ** 2,
                                   full @ (column_measures[-1] * Fyy) + sigma_b ** 2))
                 column_measures.append(rules[l + 1].weights)
             F_last = expectations(activation, *variances[-1], sigma[-1])[0]
-            k_value = sigma_w ** 2 * np.sum(column_measures[-1] * F_last) + sigma_b ** 2
-            # backward: beta of the readout is 1; beta^l(v) = Fdot(Sigma^l(v)) * sum_u beta^{l+1}(u) K(u, v)
-            theta = k_value
+            k_value = sigma_w ** 2 * np.sum(column_measures[-1] * profile * F_last) + sigma_b ** 2
+            # backward: beta of the readout is 1; beta^l(v) = Fdot(Sigma^l(v)) * sum_u beta^{l+1}(u) K(u, v),
+            # each layer's own parameters contributing beta^l times its direct (connectivity) covariance
+            theta = sigma_w ** 2 * np.sum(column_measures[-1] * F_last) + sigma_b ** 2
             beta_above = None
             for l in range(len(sigma) - 1, -1, -1):
                 Fdot = expectations(activation, *variances[l], sigma[l])[1]
                 if beta_above is None:
-                    incoming = sigma_w ** 2 * np.ones_like(sigma[l])
+                    incoming = sigma_w ** 2 * (profile if l > 0 else profile[index])
                 else:
                     full = matrices[l] if l > 0 else matrices[0][:, index]
                     incoming = (beta_above * rules[l + 1].weights) @ full
                 beta = Fdot * incoming
-                theta += np.sum(column_measures[l] * beta * sigma[l])
+                theta += np.sum(column_measures[l] * beta * direct[l])
                 beta_above = beta
             nngp[a, b], ntk[a, b] = k_value, theta
     return nngp, ntk
