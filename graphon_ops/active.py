@@ -1,4 +1,4 @@
-r"""Active input coordinates of a first layer (SPEC §7).
+r"""Active input coordinates of a first layer (docs/theory/paths_alignment.rst).
 
 Input coordinate :math:`j` of a network with input dimension :math:`d` sits at latent position
 :math:`v_j = (j - 1/2)/d`. It is **active** when its limit in-degree is positive,
@@ -50,7 +50,7 @@ def active_coordinates(W1, d: int | None = None, *, tol: float = 0.0,
     Notes
     -----
     Coordinate :math:`j` (1-based) is read at :math:`v_j = (j - 1/2)/d` by point evaluation, the
-    convention of the Graphon-NTK's first layer (SPEC §4); a mask sampled from :math:`W_1` on the
+    convention of the Graphon-NTK's first layer (docs/theory/ntk.rst); a mask sampled from :math:`W_1` on the
     grid positions has the same coordinates active with probability tending to one as :math:`n_1` grows.
 
     Examples

@@ -1,4 +1,4 @@
-r"""Kernel spectra, kernel--target alignment and kernel complexity measures (SPEC §6).
+r"""Kernel spectra, kernel--target alignment and kernel complexity measures (docs/theory/paths_alignment.rst).
 
 All functions take a Gram matrix :math:`K` (:math:`N \times N`, symmetric) of a kernel on data
 :math:`x_1, \dots, x_N` and, where needed, targets :math:`y` (a vector of :math:`N` values, or an
@@ -376,7 +376,7 @@ def kernel_complexity(K, y, *, ridge: float = 0.0, max_condition: float | None =
 
 @dataclasses.dataclass(frozen=True)
 class SpectralMetrics:
-    r"""Summary statistics of a kernel spectrum used to compare topologies (SPEC §6).
+    r"""Summary statistics of a kernel spectrum used to compare topologies (docs/theory/paths_alignment.rst).
 
     Attributes
     ----------

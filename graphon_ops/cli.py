@@ -83,7 +83,7 @@ def parse_graphon(spec: str):
             raise CommandError(f"graphon {spec!r}: density {tail!r} is not a number") from None
         from ._validation import check_density
 
-        # both criteria keep each weight with probability rho in the limit (SPEC §8)
+        # both criteria keep each weight with probability rho in the limit (docs/theory/pruning.rst)
         return Graphon.constant(check_density("density", rho)).replace(metadata={"method": head})
     if head == "step" and tail:
         return Graphon.step(load_array(tail, ndim=2))
@@ -295,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     ntk = sub.add_parser("ntk", help="Graphon-NTK and NNGP of a data file, written as .npy",
                          description="Compute the Graphon-NTK/NNGP of the inputs in DATA for a stack of layer graphons.")
     ntk.add_argument("--data", required=True, metavar="FILE", help="inputs X (N x d): .npy, .npz or .csv")
-    ntk.add_argument("--graphon", required=True, action="append", metavar="SPEC",
+    ntk.add_argument("--graphon", required=True, action="append", metavar="GRAPHON",
                      help=graphon_help + "; repeat once per hidden layer, first layer first")
     ntk.add_argument("--activation", default="relu", help="relu, erf, identity, tanh, gelu, sigmoid")
     ntk.add_argument("--sigma-w", type=float, default=1.0)
@@ -309,7 +309,7 @@ def _parser() -> argparse.ArgumentParser:
 
     spec = sub.add_parser("spectrum", help="eigenvalues (or singular values) of a graphon's operator",
                           description="Nystrom spectrum of T_W; singular values when W is not symmetric.")
-    spec.add_argument("--graphon", required=True, metavar="SPEC", help=graphon_help)
+    spec.add_argument("--graphon", required=True, metavar="GRAPHON", help=graphon_help)
     spec.add_argument("--rule", default="gauss_legendre",
                       choices=["gauss_legendre", "clenshaw_curtis", "midpoint", "trapezoid"])
     spec.add_argument("--nodes", type=int, default=32, help="quadrature nodes (default: %(default)s)")
@@ -320,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
     cut = sub.add_parser("cutnorm", help="certified cut distance between a mask file and a graphon",
                          description="Bracket [lower, upper] of the cut distance of a 0/1 mask to a graphon.")
     cut.add_argument("--mask", required=True, metavar="FILE", help="0/1 mask (rows in latent order)")
-    cut.add_argument("--graphon", required=True, metavar="SPEC", help=graphon_help)
+    cut.add_argument("--graphon", required=True, metavar="GRAPHON", help=graphon_help)
     cut.add_argument("--unlabelled", action="store_true", help="infimum over relabellings")
     cut.add_argument("--seed", type=int, default=0)
     cut.set_defaults(handler=_cutnorm)

@@ -1,4 +1,4 @@
-r"""Certified cut norms of matrices and cut distances between masks and graphons (SPEC §3).
+r"""Certified cut norms of matrices and cut distances between masks and graphons (docs/theory/cutnorm.rst).
 
 The cut norm of a real :math:`n \times m` matrix, viewed as a step kernel on equal blocks, is
 
@@ -359,7 +359,7 @@ def cut_norm(A, *, seed=None, rank: int | None = None, restarts: int = 16, tol: 
     Notes
     -----
     With the Alon--Naor matrix :math:`B = [[A, -A\mathbf 1], [-\mathbf 1^T A, \mathbf 1^T A \mathbf 1]]`,
-    :math:`\max_{S,T}|\sum_{S\times T}A| = \|B\|_{\infty\to 1}/4` (SPEC §3). Lower bound: exact
+    :math:`\max_{S,T}|\sum_{S\times T}A| = \|B\|_{\infty\to 1}/4` (docs/theory/cutnorm.rst). Lower bound: exact
     block-coordinate ascent on unit-row factors :math:`P, Q` of :math:`\max\sum B_{ij}\langle p_i,q_j\rangle`,
     random-hyperplane rounding, alternating :math:`\pm 1` local improvement, then
     :math:`S = \{i : x_i \ne x_{n+1}\}`, :math:`T = \{j : y_j \ne y_{m+1}\}`. Upper bound: for
@@ -689,7 +689,7 @@ def cut_distance(A, B, *, row_order=None, col_order=None, rule: QuadratureRule |
     r"""Certified bracket of the cut distance between a mask (or a graphon) and a graphon.
 
     Labelled: :math:`\|W_A - W_B\|_\square` with :math:`W_A` the empirical graphon of the mask in the
-    latent order given by ``row_order``/``col_order`` (SPEC §1). Unlabelled (``labelled=False``):
+    latent order given by ``row_order``/``col_order`` (docs/theory/graphons.rst). Unlabelled (``labelled=False``):
     :math:`\delta_\square(W_A, W_B) = \inf_{\varphi,\psi}\|W_A - W_B^{\varphi,\psi}\|_\square` over
     measure-preserving relabellings of rows and columns.
 

@@ -5,7 +5,7 @@ A :class:`Graphon` never stores a grid. Anything that integrates takes a
 breakpoints), so that a convergence study is one graphon and a sequence of rules.
 
 :math:`W(u, v)` is the limiting probability that the output neuron at latent position :math:`u`
-connects to the input neuron at latent position :math:`v` (SPEC §1).
+connects to the input neuron at latent position :math:`v` (docs/theory/graphons.rst).
 
 * density :math:`\rho(W) = \int\!\!\int W(u,v)\,du\,dv`
 * out-degree :math:`d_\mathrm{out}(u) = \int W(u,v)\,dv`, in-degree :math:`d_\mathrm{in}(v) = \int W(u,v)\,du`

@@ -1,4 +1,4 @@
-r"""Integral operators of graphons, discretised on quadrature grids (SPEC §2).
+r"""Integral operators of graphons, discretised on quadrature grids (docs/theory/graphons.rst).
 
 The operator :math:`(T_W f)(u) = \int_0^1 W(u,v) f(v)\,dv` on row rule :math:`(x_i, w_i)` and column
 rule :math:`(y_k, z_k)` becomes the matrix :math:`K_{ik} = W(x_i, y_k)\,z_k`, so that

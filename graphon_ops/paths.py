@@ -1,4 +1,4 @@
-r"""Path densities of stacked layer graphons and path counts of stacked masks (SPEC §5).
+r"""Path densities of stacked layer graphons and path counts of stacked masks (docs/theory/paths_alignment.rst).
 
 For layer graphons :math:`W_1, \dots, W_L` (layer :math:`l` maps latent positions :math:`u_{l-1}` of
 layer :math:`l-1` to :math:`u_l`), the **path density** is the kernel of the composed operator
@@ -11,7 +11,7 @@ layer :math:`l-1` to :math:`u_l`), the **path density** is the kernel of the com
 the limiting fraction of input--output paths that survive the masks. Its discrete analogue for masks
 :math:`M^1, \dots, M^L` is :math:`(M^L \cdots M^1)_{ij} / (n_{L-1} \cdots n_1)`. The **input path mass**
 :math:`\pi(v) = \int P(u, v)\, du` says how much of the network reaches input position :math:`v`; for
-an input of dimension :math:`d`, coordinate :math:`j` sits at :math:`v_j = (j - 1/2)/d` (SPEC §4).
+an input of dimension :math:`d`, coordinate :math:`j` sits at :math:`v_j = (j - 1/2)/d` (docs/theory/ntk.rst).
 
 With the identity activation and no bias the NNGP and NTK of the sparse network are
 path-mass-weighted inner products of the inputs; see ``docs/theory/paths_alignment.rst``.
@@ -133,7 +133,7 @@ def input_path_mass(graphons, d: int, *, rule=None) -> np.ndarray:
         Layer graphons ``[W_1, ..., W_L]``.
     d : int
         Input dimension; coordinate :math:`j = 1, \dots, d` sits at :math:`v_j = (j - 1/2)/d` and the
-        first layer's column side is evaluated there (point evaluation, SPEC §4).
+        first layer's column side is evaluated there (point evaluation, docs/theory/ntk.rst).
     rule : QuadratureRule or sequence of L QuadratureRules (or None), optional
         Grids of :math:`u_1, \dots, u_L` (as in :func:`path_density`, without the input variable).
 

@@ -1,4 +1,4 @@
-r"""W-random masks: independent Bernoulli entries with probabilities read off a graphon (SPEC §1).
+r"""W-random masks: independent Bernoulli entries with probabilities read off a graphon (docs/theory/graphons.rst).
 
 A W-random mask of size :math:`n_\mathrm{out} \times n_\mathrm{in}` has latent positions
 :math:`u_i, v_j` (the grid :math:`(i - 1/2)/n` or iid uniform) and entries

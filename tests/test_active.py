@@ -1,4 +1,4 @@
-"""Active input coordinates (SPEC §7): closed forms, masks, and invariance of kernels and networks."""
+"""Active input coordinates (docs/theory/paths_alignment.rst): closed forms, masks, and invariance of kernels and networks."""
 
 import numpy as np
 import pytest

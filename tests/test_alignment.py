@@ -1,4 +1,4 @@
-"""Kernel spectra, alignment, generalisation bound and spectral metrics (SPEC §6)."""
+"""Kernel spectra, alignment, generalisation bound and spectral metrics (docs/theory/paths_alignment.rst)."""
 
 import math
 
@@ -52,7 +52,7 @@ def test_kernel_spectrum_recovers_known_spectrum(rng):
 
 def test_integral_operator_spectrum_of_sampled_kernel():
     # min(x, x') on uniform samples: the Gram matrix / N has eigenvalues -> 1/((k - 1/2)^2 pi^2)
-    # (SPEC §2); Monte-Carlo (Nystrom) error of the top eigenvalue ~ N^{-1/2}: with N = 2000 within 3%
+    # (docs/theory/graphons.rst); Monte-Carlo (Nystrom) error of the top eigenvalue ~ N^{-1/2}: with N = 2000 within 3%
     rng = np.random.default_rng(0)
     x = rng.random(2000)
     values = kernel_spectrum(np.minimum.outer(x, x), 3, integral_operator=True)[0]

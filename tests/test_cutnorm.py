@@ -1,4 +1,4 @@
-"""Cut norm brackets, exact enumeration, cut distances and motif densities (SPEC §3)."""
+"""Cut norm brackets, exact enumeration, cut distances and motif densities (docs/theory/cutnorm.rst)."""
 
 import numpy as np
 import pytest
@@ -107,7 +107,7 @@ def test_lower_bound_is_exact_on_most_small_random_matrices():
 
 
 def test_bracket_is_tight_on_a_centred_bernoulli_matrix():
-    # target: upper / lower <= 1.25 for n >= 256 (observed about 1.15, SPEC §3)
+    # target: upper / lower <= 1.25 for n >= 256 (observed about 1.15, docs/theory/cutnorm.rst)
     rng = np.random.default_rng(0)
     A = (rng.random((256, 256)) < 0.3) - 0.3
     result = cut_norm(A, seed=0)
@@ -308,7 +308,7 @@ def test_transport_distance_against_scipy():
 
 
 def test_cut_distance_decreases_with_width():
-    # W-random masks: labelled cut distance ~ n^{-1/2} (SPEC §3); from n = 32 to 512 it must fall
+    # W-random masks: labelled cut distance ~ n^{-1/2} (docs/theory/cutnorm.rst); from n = 32 to 512 it must fall
     # by well over a factor 2 (expected 4); the upper bound at 512 is below the lower bound at 32
     W = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * np.sin(np.pi * u) * v)
     bounds = {}

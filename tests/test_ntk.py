@@ -1,5 +1,5 @@
 """Graphon-NTK: oracles are the dense recursion and the brute-force pattern enumeration of
-tests/reference_ntk.py, closed-form identities of SPEC §4-§5, and convergence under refinement."""
+tests/reference_ntk.py, closed-form identities of docs/theory/ntk.rst, docs/theory/paths_alignment.rst, and convergence under refinement."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Integral operators: closed-form spectra (SPEC §2, §6), convergence rates, algebra, bad input."""
+"""Integral operators: closed-form spectra (docs/theory/graphons.rst, docs/theory/paths_alignment.rst), convergence rates, algebra, bad input."""
 
 import math
 
@@ -61,7 +61,7 @@ def test_sum_graphon_has_a_negative_eigenvalue():
 
 
 def test_block_graphon_spectrum_is_exact():
-    # masses pi, values B: eigenvalues of diag(sqrt(pi)) B diag(sqrt(pi)) (SPEC §6)
+    # masses pi, values B: eigenvalues of diag(sqrt(pi)) B diag(sqrt(pi)) (docs/theory/paths_alignment.rst)
     B = np.array([[0.9, 0.1, 0.3], [0.1, 0.5, 0.0], [0.3, 0.0, 0.7]])
     breaks = np.array([0.0, 0.2, 0.5, 1.0])
     masses = np.diff(breaks)

@@ -1,4 +1,4 @@
-"""Path densities and path counts (SPEC §5): closed forms, brute force, convergence, the linear identity."""
+"""Path densities and path counts (docs/theory/paths_alignment.rst): closed forms, brute force, convergence, the linear identity."""
 
 import math
 
@@ -21,7 +21,7 @@ EPS = np.finfo(float).eps
 
 
 def bernoulli_mask(W, n_out, n_in, rng):
-    """W-random mask on grid latent positions (i - 1/2)/n (SPEC §1)."""
+    """W-random mask on grid latent positions (i - 1/2)/n (docs/theory/graphons.rst)."""
     return sample_mask(W, n_out, n_in, seed=rng, positions="grid").mask
 
 
@@ -206,7 +206,7 @@ def test_path_counts_converge_to_path_density(first, second, seed):
     assert np.abs(counts - exact).max() < bound
 
 
-# ------------------------------------------------------------------ the linear identity (SPEC §5)
+# ------------------------------------------------------------------ the linear identity (docs/theory/paths_alignment.rst)
 @settings(max_examples=15)
 @given(step_graphon_data(max_blocks=3), step_graphon_data(max_blocks=3),
        hnp.arrays(np.float64, (4, 5), elements=st.floats(-2, 2)), st.floats(0.5, 2.0))

@@ -1,4 +1,4 @@
-"""W-random masks (SPEC §1): positions, Bernoulli frequencies, reproducibility, bad input."""
+"""W-random masks (docs/theory/graphons.rst): positions, Bernoulli frequencies, reproducibility, bad input."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Universal approximation on the active subspace: Graphon-NTK regression with inactive inputs (SPEC §7).
+"""Universal approximation on the active subspace: Graphon-NTK regression with inactive inputs (docs/theory/paths_alignment.rst).
 
 Claim. A sparse network whose first-layer graphon W_1 has in-degree zero at input coordinate j (an
 inactive coordinate) computes functions of the active coordinates x_A only: its kernels are invariant

@@ -1,4 +1,4 @@
-"""Topology versus kernel alignment: Random, Magnitude, SNIP and GraSP limit graphons at equal density (SPEC §5, §6).
+"""Topology versus kernel alignment: Random, Magnitude, SNIP and GraSP limit graphons at equal density (docs/theory/paths_alignment.rst).
 
 Setting: one hidden ReLU layer (the theory's setting), normalisation "none", sigma_b = 0, the
 mean-field first layer (the regime where the input dimension grows with the width). For each

@@ -1,4 +1,4 @@
-"""Cut distance of W-random masks to their graphon versus width: the O(n^{-1/2}) rate of SPEC §3.
+"""Cut distance of W-random masks to their graphon versus width: the O(n^{-1/2}) rate of docs/theory/cutnorm.rst.
 
 For each graphon (a step graphon and a smooth one) and width n, sample n x n masks with grid latent
 positions, bracket the labelled cut distance ||W_M - W||_box with :func:`graphon_ops.cutnorm.cut_distance`,

@@ -1,4 +1,4 @@
-"""Implicit feature selection by SNIP and GraSP (SPEC §8): theory setting and the digits data.
+"""Implicit feature selection by SNIP and GraSP (docs/theory/pruning.rst): theory setting and the digits data.
 
 Claim: in the theory's setting (one hidden ReLU layer, n = 4d, squared loss, x ~ N(0, I_d),
 y = sum of the k informative coordinates / sqrt(k)), SNIP's first-layer mask follows the Factorised

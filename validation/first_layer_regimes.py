@@ -1,4 +1,4 @@
-"""First-layer regimes at small input dimension: pattern-averaged vs mean-field limits (SPEC §4).
+"""First-layer regimes at small input dimension: pattern-averaged vs mean-field limits (docs/theory/ntk.rst).
 
 The study itself lives beside the NTK convergence study, with which it shares its finite networks.
 """

@@ -1,4 +1,4 @@
-"""Empirical NTK of sparse finite networks converges to the Graphon-NTK; first-layer regimes (SPEC §4).
+"""Empirical NTK of sparse finite networks converges to the Graphon-NTK; first-layer regimes (docs/theory/ntk.rst).
 
 Claims.
 (1) For W-random masks of width n (grid latent positions; layer 1's columns at v_j = (j - 1/2)/d),

@@ -1,4 +1,4 @@
-"""Quadrature/Nystrom convergence of graphon operator spectra (SPEC §2).
+"""Quadrature/Nystrom convergence of graphon operator spectra (docs/theory/graphons.rst).
 
 Claim: for a graphon analytic on [0, 1]^2 the Gauss--Legendre Nystrom eigenvalues converge
 geometrically in the number of nodes m (1e-12 relative accuracy by m <= 32); Clenshaw--Curtis also

@@ -1,4 +1,4 @@
-"""Path counts of W-random masks converge to the path density; the linear path-density identity (SPEC §5).
+"""Path counts of W-random masks converge to the path density; the linear path-density identity (docs/theory/paths_alignment.rst).
 
 Claims.
 (1) For a stack of layer graphons W_1, ..., W_L and W-random masks of width n (grid latent positions),

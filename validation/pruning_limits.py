@@ -1,4 +1,4 @@
-"""Pruning masks converge to their Factorised Saliency Model limit graphons (SPEC §8, §3).
+"""Pruning masks converge to their Factorised Saliency Model limit graphons (docs/theory/pruning.rst, docs/theory/cutnorm.rst).
 
 Claim: in the theory's setting (one hidden ReLU layer of width n, d = n/4 inputs x ~ N(0, I_d), squared
 loss, first-layer mask at density rho = 0.2, rows and columns sorted by the saliency factors) the

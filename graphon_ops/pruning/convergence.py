@@ -1,6 +1,6 @@
 r"""Width sweeps: the cut distance between a criterion's mask and its limit graphon as the width grows.
 
-The setting is the theory's (SPEC §8): one hidden layer (or ``hidden_layers`` of width :math:`n`),
+The setting is the theory's (docs/theory/pruning.rst): one hidden layer (or ``hidden_layers`` of width :math:`n`),
 input dimension :math:`d = n / \text{input\_ratio}` growing with the width, Gaussian initialisation,
 :math:`x \sim N(0, I_d)`, squared loss, :math:`y = \sum_{j \in A} x_j / \sqrt{k}` with :math:`A` the first
 :math:`k` coordinates. Every layer is pruned to density :math:`\rho` (``scope="layerwise"``, so the
