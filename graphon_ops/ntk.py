@@ -1,4 +1,4 @@
-r"""Graphon-NTK and NNGP kernels of sparse MLPs in the infinite-width limit (SPEC §4).
+r"""Graphon-NTK and NNGP kernels of sparse MLPs in the infinite-width limit (docs/theory/ntk.rst).
 
 A network with input dimension :math:`d`, hidden layers :math:`l = 1..L` whose masks converge to the
 graphons :math:`W_1, \dots, W_L` and a dense readout has, in the NTK parameterisation, the NNGP kernel
@@ -29,19 +29,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ._backend import get_array_module, resolve_backend, to_numpy
 from ._config import get_options
 from ._validation import (as_float_array, as_generator, check_choice, check_memory, check_nonnegative_float,
-                          check_positive_int, format_bytes)
+                          check_positive_int, check_sorted_breakpoints, format_bytes)
 from .activations import Activation, get_activation
 from .graphon import DEFAULT_NODES_PER_PIECE, Graphon, graphon
 from .quadrature import QuadratureRule, composite
 
-__all__ = ["graphon_ntk", "GraphonNTKResult", "FIRST_LAYERS", "NORMALIZATIONS", "DEFAULT_HERMITE_ORDER",
+__all__ = ["graphon_ntk", "GraphonNTKResult", "ReadoutProfile", "FIRST_LAYERS", "NORMALIZATIONS", "DEFAULT_HERMITE_ORDER",
            "DEFAULT_MAX_PATTERNS", "DEFAULT_MONTE_CARLO_SAMPLES", "MONTE_CARLO_BATCHES"]
 
 FIRST_LAYERS = ("patterns", "mean-field")
@@ -135,10 +135,10 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
         :math:`M_l = W_l`. Otherwise ``L`` or ``L + 1`` entries: entry ``l`` is the weight graphon
         :math:`M_{l+1}(u, v) = E[\theta^2 1\{\text{kept}\}]` of hidden layer ``l + 1`` (raw weights
         :math:`\theta \sim N(0, 1)`, so values in [0, 1]; ``None`` for a layer whose weights are fresh),
-        and the optional last entry is the readout's weight profile :math:`r(u) = E[v^2 \mid u]` over
-        the last hidden layer's neurons, given as a graphon whose row argument is ignored (evaluated at
-        :math:`(1/2, u)`). :math:`M_l` must vanish where :math:`W_l` does. See ``docs/theory/ntk.rst``
-        (kept weights).
+        and the optional last entry is the readout's weight profile :math:`r(u) = E[v^2 \mid u] \ge 0`
+        over the last hidden layer's neurons (anything :meth:`ReadoutProfile.from_any` takes: a number,
+        step values, ``(values, breaks)`` or a callable; default 1). :math:`M_l` must vanish where
+        :math:`W_l` does. See ``docs/theory/ntk.rst`` (kept weights).
     activation : {"relu", "erf", "identity", "tanh", "gelu", "sigmoid"} or Activation
         relu, erf and identity use closed forms; anything else (including a user
         :class:`~graphon_ops.activations.Activation` with ``fn`` and ``derivative``) uses 2-D
@@ -204,7 +204,7 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     non-Gaussian weights, and the Gaussian expectations :math:`F, \dot F` are then a closure with
     matched second moments (exact as ``d`` grows, and for the identity activation).
 
-    With :math:`\Theta^1 = \Sigma^1`, the pattern-averaged form (SPEC §4) is exact for a fixed ``d``
+    With :math:`\Theta^1 = \Sigma^1`, the pattern-averaged form (docs/theory/ntk.rst) is exact for a fixed ``d``
     because each first-layer neuron's covariance depends on its own finite row only, and the
     layer-2 sum over neurons is an average over positions and patterns (law of large numbers). The
     recursion is in ``docs/theory/ntk.rst``, including the cost model and the exactness of the
@@ -259,7 +259,7 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
                                         sigma_w, linear, max_patterns, n_samples, seed)
     hidden = [_hidden_matrices(W, weight_layers[l], rules[l], rules[l - 1], normalization, sigma_w, l)
               for l, W in enumerate(layers) if l > 0]
-    readout = _readout_matrices(readout_weights, rules[-1], sigma_w, len(layers))
+    readout = _readout_matrices(readout_weights, rules[-1], sigma_w)
 
     xp = get_array_module(backend)
     kernels = _kernel_module(backend)
@@ -345,7 +345,57 @@ def _check_graphons(graphons, d: int) -> list[Graphon]:
     return [_as_layer_graphon(f"graphons[{l}]", obj) for l, obj in enumerate(entries)]
 
 
-def _check_weight_graphons(weight_graphons, depth: int) -> tuple[list, Graphon | None]:
+@dataclasses.dataclass(frozen=True)
+class ReadoutProfile:
+    r"""The readout weights' second moment :math:`r(u) = E[v^2 \mid u] \ge 0` over the last hidden layer.
+
+    Not a graphon: when the neurons' latent positions depend on their outgoing weights (SNIP's row
+    factor contains :math:`|v_i|`), :math:`r` exceeds 1 where those weights are large (its mean over
+    :math:`u` is :math:`E[v^2] = 1`). Build with :meth:`from_any`.
+    """
+
+    function: Callable
+    breaks: np.ndarray
+    step: bool
+
+    @classmethod
+    def from_any(cls, obj, name: str = "readout profile") -> "ReadoutProfile":
+        """A number, a 1-D array of step values on equal pieces, a pair ``(values, breaks)`` of a step
+        profile, or a vectorised callable of ``u``.
+
+        Examples
+        --------
+        >>> profile = ReadoutProfile.from_any(([0.5, 1.5], [0.0, 0.25, 1.0]))
+        >>> profile.function(np.array([0.1, 0.9])).tolist()
+        [0.5, 1.5]
+        """
+        if isinstance(obj, ReadoutProfile):
+            return obj
+        if callable(obj):
+            return cls(lambda u: _check_profile(name, np.broadcast_to(obj(u), np.shape(u))), np.array([0.0, 1.0]),
+                       False)
+        if isinstance(obj, tuple) and len(obj) == 2:
+            values, breaks = obj
+            breaks = check_sorted_breakpoints(f"{name} breaks", breaks)
+        else:
+            values, breaks = obj, None
+        values = _check_profile(name, as_float_array(name, values, ndim=(0, 1)).reshape(-1))
+        breaks = np.linspace(0.0, 1.0, values.size + 1) if breaks is None else breaks
+        if breaks.size != values.size + 1:
+            raise ValueError(f"{name}: {values.size} values need {values.size + 1} breaks, got {breaks.size}")
+        return cls(lambda u: values[np.clip(np.searchsorted(breaks, u, side="right") - 1, 0, values.size - 1)],
+                   breaks, True)
+
+
+def _check_profile(name, values):
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        bad = values[~(np.isfinite(values) & (values >= 0))].ravel()[0]
+        raise ValueError(f"{name} must be finite and >= 0 (a second moment), got {bad!r}")
+    return values
+
+
+def _check_weight_graphons(weight_graphons, depth: int) -> tuple[list, ReadoutProfile | None]:
     """Per hidden layer a weight graphon or None (fresh), and the readout's profile or None."""
     if weight_graphons is None:
         return [None] * depth, None
@@ -354,8 +404,9 @@ def _check_weight_graphons(weight_graphons, depth: int) -> tuple[list, Graphon |
         raise ValueError(f"weight_graphons must hold {depth} weight graphons (one per hidden layer) or "
                          f"{depth + 1} (the readout's profile last), got {len(entries)}")
     checked = [None if obj is None else _as_layer_graphon(f"weight_graphons[{l}]", obj)
-               for l, obj in enumerate(entries)]
-    return checked[:depth], (checked[depth] if len(checked) > depth else None)
+               for l, obj in enumerate(entries[:depth])]
+    readout = entries[depth] if len(entries) > depth else None
+    return checked, None if readout is None else ReadoutProfile.from_any(readout, f"weight_graphons[{depth}]")
 
 
 def _weights_on_grid(M, W_values, rows, cols, layer: int) -> np.ndarray:
@@ -386,12 +437,15 @@ def _hidden_rules(layers: list[Graphon], rule, weight_layers=None, readout_weigh
     weight_layers = weight_layers or [None] * depth
     rules = []
     for l, W in enumerate(layers):
-        # graphons whose rows (columns) are the neurons of hidden layer l
-        row_sides = [G for G in (W, weight_layers[l]) if G is not None]
-        col_sides = [G for G in (layers[l + 1], weight_layers[l + 1]) if G is not None] if l + 1 < depth \
-            else [G for G in (readout_weights,) if G is not None]
-        breaks = np.unique(np.concatenate([G.row_breaks for G in row_sides] + [G.col_breaks for G in col_sides]))
-        if all(G.kind in _STEP_KINDS for G in row_sides + col_sides):
+        # (breaks, piecewise constant?) of every function of the neurons of hidden layer l
+        sides = [(G.row_breaks, G.kind in _STEP_KINDS) for G in (W, weight_layers[l]) if G is not None]
+        if l + 1 < depth:
+            sides += [(G.col_breaks, G.kind in _STEP_KINDS) for G in (layers[l + 1], weight_layers[l + 1])
+                      if G is not None]
+        elif readout_weights is not None:
+            sides.append((readout_weights.breaks, readout_weights.step))
+        breaks = np.unique(np.concatenate([b for b, _ in sides]))
+        if all(step for _, step in sides):
             # Sigma^l is constant on each piece and the next integrand too: one node per piece is exact.
             rules.append(composite("midpoint", 1, breaks))
         else:
@@ -534,16 +588,12 @@ def _hidden_matrices(W, M, rows, cols, normalization, sigma_w, layer):
     return normalise(moments * cols.weights[None, :]), normalise(K)
 
 
-def _readout_matrices(profile, rule, sigma_w, depth):
+def _readout_matrices(profile, rule, sigma_w):
     r"""Readout stage: dense connectivity, weights :math:`r(u) = E[v^2 \mid u]` (1 for fresh weights)."""
     K = (sigma_w ** 2 * rule.weights)[None, :]
     if profile is None:
         return K, None
-    try:
-        values = profile.on_grid([0.5], rule.nodes)
-    except ValueError as exc:
-        raise ValueError(f"weight_graphons[{depth}] (the readout's weight profile): {exc}") from None
-    return K * values, K
+    return K * profile.function(rule.nodes)[None, :], K
 
 
 def _stage_matrices(hidden, readout, averaging):

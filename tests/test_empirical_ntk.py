@@ -1,8 +1,10 @@
 """Empirical NTK of finite masked MLPs: exact against finite differences of an independent forward
-pass, and convergence of its mean to the Graphon-NTK (pattern-averaged first layer)."""
+pass (masks with drawn weights, and a given network's kept weights), fresh versus kept weights, and
+convergence of its mean to the Graphon-NTK (pattern-averaged first layer)."""
 
 import numpy as np
 import pytest
+import scipy.special
 
 from graphon_ops import Graphon
 from graphon_ops.empirical import empirical_ntk
@@ -69,12 +71,116 @@ def test_mean_converges_to_pattern_averaged_limit_not_mean_field():
     assert np.max(np.abs(z_mean_field)) > 5.0
 
 
+def _magnitude_masks(net, density):
+    """Per layer, keep the round(density * size) raw weights of largest |omega| (continuous draws: no ties)."""
+    masks = []
+    for omega in net.weights:
+        threshold = np.sort(np.abs(omega).ravel())[-round(density * omega.size)]
+        masks.append((np.abs(omega) >= threshold).astype(np.uint8))
+    return masks
+
+
+@pytest.mark.parametrize("normalization", ["none", "density", "degree"])
+def test_kept_weights_match_finite_differences_of_that_network(rng, normalization):
+    # A pruned network with its own (kept) weights, readout pruned too; the oracle differentiates the
+    # forward pass of exactly these raw weights, biases, masks and row scales.
+    net = MLP([3, 4, 5, 1], activation="tanh", sigma_w=1.2, sigma_b=0.4, normalization=normalization, seed=5)
+    pruned = net.with_masks(_magnitude_masks(net, 0.5))
+    X = rng.standard_normal((3, 3))
+    theta = empirical_ntk(X, pruned, memory_budget=200)  # tiny chunks
+    reference = mlp_ntk_finite_differences(X, pruned.weights, pruned.biases, pruned.masks,
+                                           [pruned.row_scales(l) for l in (1, 2, 3)], pruned.activation.fn, 0.4,
+                                           step=1e-6)
+    # Central differences with step h = 1e-6, per Jacobian entry: truncation h^2 |f'''| / 6 ~ 2e-13 for
+    # tanh with unit-scale weights, rounding ~ eps |f| / h ~ 1e-10. J J^T sums 47 products |J| |dJ| with
+    # |J| = O(1): an error of a few 1e-9 at most, below 1e-8 of max |J J^T| = O(1).
+    assert np.max(np.abs(theta - reference)) < 1e-8 * np.max(np.abs(reference))
+
+
+def test_fresh_weights_are_the_masks_path_draws_and_differ_from_kept(rng):
+    settings = dict(activation="erf", sigma_w=1.3, sigma_b=0.2, normalization="degree")
+    net = MLP([3, 6, 5, 1], seed=5, **settings)
+    pruned = net.with_masks(_magnitude_masks(net, 0.6))
+    X = rng.standard_normal((4, 3))
+    kept = empirical_ntk(X, pruned)
+    fresh = empirical_ntk(X, pruned, weights="fresh", seed=7)
+    # same seed, same draws: the masks path builds MLP(widths, masks, seed) exactly as with_fresh_weights
+    np.testing.assert_array_equal(fresh, empirical_ntk(X, pruned.masks, seed=7, **settings))
+    np.testing.assert_array_equal(fresh, empirical_ntk(X, pruned.with_fresh_weights(7)))
+    # independent draws of a width-6 network: the kernels differ at order one, far above rounding
+    assert not np.allclose(fresh, kept, rtol=1e-6, atol=0)
+    # re-drawing with the seed the network was drawn with gives back its kept weights
+    np.testing.assert_array_equal(empirical_ntk(X, pruned, weights="fresh", seed=5), kept)
+    # settings equal to the MLP's may be passed explicitly
+    np.testing.assert_array_equal(empirical_ntk(X, pruned, weights="kept", **settings), kept)
+
+
+def test_magnitude_pruned_kept_weights_raise_the_kernel_as_the_limit_says():
+    # One dense ReLU layer, then a layer magnitude-pruned at density rho = 0.2 (kept: |omega| > tau,
+    # tau = sqrt(2) erfcinv(rho)), dense readout; sigma_w = 1, sigma_b = 0, normalisation "none".
+    # On the diagonal F(q, q, q) = q/2 and Fdot = 1/2; with q = |x|^2 / d and the kept weights' second
+    # moment M = E[omega^2 1{kept}] = rho + sqrt(2/pi) tau exp(-tau^2/2) (docs/theory/ntk.rst, kept
+    # weights): Sigma^2 = M q/2, Theta^2 = rho q/2 + M q/2, Theta(x, x) = M q/4 + Theta^2/2 = (2M + rho) q/4.
+    # Fresh weights have M = rho: 3 rho q/4. Trace ratio kept/fresh (2M + rho) / (3 rho) = 2.499.
+    # These diagonal means hold at every width (flipping the signs of a row makes each 1{h_i > 0} a fair
+    # coin independent of the magnitudes), so the band is the Monte-Carlo error alone.
+    rho, d, width, draws = 0.2, 8, 256, 96
+    tau = np.sqrt(2) * scipy.special.erfcinv(rho)
+    M = rho + np.sqrt(2 / np.pi) * tau * np.exp(-tau ** 2 / 2)
+    limit = (2 * M + rho) / (3 * rho)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4, d))
+    kept, fresh = np.empty(draws), np.empty(draws)
+    for s in range(draws):
+        net = MLP([d, width, width, 1], seed=rng)
+        magnitude = _magnitude_masks(net, rho)[1]
+        pruned = net.with_masks([np.ones((width, d)), magnitude, np.ones((1, width))])
+        kept[s] = np.trace(empirical_ntk(X, pruned))
+        fresh[s] = np.trace(empirical_ntk(X, pruned, weights="fresh", seed=rng))
+    ratio = kept.mean() / fresh.mean()
+    # delta method for the ratio of paired means: var(ratio) ~ g^T Cov(kept, fresh) g / draws
+    gradient = np.array([1 / fresh.mean(), -kept.mean() / fresh.mean() ** 2])
+    standard_error = np.sqrt(gradient @ np.cov(kept, fresh) @ gradient / draws)
+    # z = 4: two-sided t tail with 95 degrees of freedom 1e-4. The band (about 6 % of the limit here)
+    # rejects a limit 15 % off at more than 8 standard errors.
+    z = 4.0
+    assert abs(ratio - limit) < z * standard_error
+    assert ratio - 1 > z * standard_error  # the kept network's kernel is clearly larger than the fresh one
+
+
+@pytest.mark.parametrize("argument, value", [
+    ("activation", "tanh"), ("sigma_w", 2.0), ("sigma_b", 0.5), ("normalization", "density"),
+])
+def test_settings_of_an_mlp_cannot_be_overridden(argument, value):
+    net = MLP([2, 3, 1], seed=0)
+    with pytest.raises(ValueError, match=f"{argument}={value!r} differs from the network's {argument}"):
+        empirical_ntk(np.eye(2), net, **{argument: value})
+
+
+def test_weights_argument_checks():
+    masks = [np.ones((3, 2))]
+    with pytest.raises(ValueError, match="masks carry no weights; pass the pruned MLP"):
+        empirical_ntk(np.eye(2), masks, weights="kept")
+    with pytest.raises(ValueError, match="weights must be one of"):
+        empirical_ntk(np.eye(2), masks, weights="random")
+    with pytest.raises(ValueError, match="seed has no effect with weights='kept'"):
+        empirical_ntk(np.eye(2), MLP([2, 3, 1], seed=0), seed=1)
+    with pytest.raises(ValueError, match="single output"):
+        empirical_ntk(np.eye(2), MLP([2, 3, 2], seed=0))
+    with pytest.raises(ValueError, match="X must have 2 columns"):
+        empirical_ntk(np.eye(3), MLP([2, 3, 1], seed=0))
+
+
 @pytest.mark.parametrize("masks, message", [
     ([], "non-empty sequence"),
     (np.ones((3, 2)), "non-empty sequence"),
-    ([np.ones((3, 4))], "masks\\[0\\] must have 2 columns"),
-    ([np.ones((3, 2)), np.ones((2, 4))], "masks\\[1\\] must have 3 columns"),
-    ([np.full((3, 2), 2)], "only 0 and 1"),
+    ([np.ones((3, 4))], r"masks\[0\] must have 2 columns \(the input dimension d of X\), got shape \(3, 4\)"),
+    ([np.ones((3, 2)), np.ones((2, 4))],
+     r"masks\[1\] must have 3 columns \(the width of layer 1 below it\), got shape \(2, 4\)"),
+    ([np.ones((64, 2)), np.ones((1, 32))],
+     r"masks\[1\] must have 64 columns \(the width of layer 1 below it\), got shape \(1, 32\)"),
+    ([np.ones((3, 2)), np.ones((4, 3)), np.ones((1, 3))], r"masks\[2\] must have 4 columns \(the width of layer 2 "),
+    ([np.ones((3, 2)), np.full((3, 3), 2)], r"masks\[1\] must contain only 0 and 1"),
 ])
 def test_bad_masks(masks, message):
     with pytest.raises(ValueError, match=message):

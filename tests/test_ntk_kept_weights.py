@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphon_ops import Graphon
-from graphon_ops.ntk import _hidden_rules, graphon_ntk
+from graphon_ops.ntk import ReadoutProfile, _hidden_rules, graphon_ntk
 
 from reference_ntk import expectations, graphon_kernels
 from strategies import step_graphon_data
@@ -53,12 +53,14 @@ def _kept_stack(rng):
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 def test_kept_weights_match_bruteforce(inputs, rng, normalization, first_layer, activation, backend):
     stack, moments = _kept_stack(rng)
-    profile = Graphon.step([[0.4, 0.9]])
-    result = graphon_ntk(inputs, stack, weight_graphons=moments + [profile], activation=activation, sigma_w=1.3,
-                         sigma_b=0.3, normalization=normalization, first_layer=first_layer, backend=backend)
+    # a readout profile above 1 where the neurons' outgoing weights are large (mean 1.1 here)
+    profile = ReadoutProfile.from_any(([0.4, 1.4], [0.0, 0.3, 1.0]))
+    result = graphon_ntk(inputs, stack, weight_graphons=moments + [([0.4, 1.4], [0.0, 0.3, 1.0])],
+                         activation=activation, sigma_w=1.3, sigma_b=0.3, normalization=normalization,
+                         first_layer=first_layer, backend=backend)
     rules = _hidden_rules(stack, None, moments, profile)
     nngp, ntk = graphon_kernels(inputs, stack, rules, activation, 1.3, 0.3, normalization, first_layer,
-                                weight_graphons=moments, readout_profile=lambda u: profile.on_grid([0.5], u)[0])
+                                weight_graphons=moments, readout_profile=lambda u: np.where(u < 0.3, 0.4, 1.4))
     assert result.weights == "kept"
     assert relative_error(result.nngp, nngp) < ROUNDING
     assert relative_error(result.ntk, ntk) < ROUNDING
@@ -173,9 +175,20 @@ def test_weight_graphons_length(inputs):
         graphon_ntk(inputs, [0.5, 0.5], weight_graphons=[0.5] * 4)
 
 
-def test_readout_profile_outside_unit_interval(inputs):
-    with pytest.raises(ValueError, match=r"weight_graphons\[2\]"):
-        graphon_ntk(inputs, [0.5, 0.5], weight_graphons=[None, None, -0.5])
+def test_readout_profile_must_be_a_second_moment(inputs):
+    for bad in (-0.5, [1.0, np.nan], lambda u: 1.0 - 2.0 * u):
+        with pytest.raises(ValueError, match=r"weight_graphons\[2\] must be finite"):
+            graphon_ntk(inputs, [0.5, 0.5], weight_graphons=[None, None, bad])
+    with pytest.raises(ValueError, match="3 values need 4 breaks"):
+        graphon_ntk(inputs, [0.5, 0.5], weight_graphons=[None, None, ([1.0, 2.0, 0.5], [0.5])])
+
+
+def test_constant_readout_profile_scales_the_nngp(inputs):
+    # K = sigma_w^2 int r F(Sigma^L) + sigma_b^2: a constant r multiplies the NNGP (sigma_b = 0) exactly,
+    # and values above 1 are legitimate second moments of selected readout weights.
+    fresh = graphon_ntk(inputs, [0.5, 0.5])
+    kept = graphon_ntk(inputs, [0.5, 0.5], weight_graphons=[None, None, 2.5])
+    assert relative_error(kept.nngp, 2.5 * fresh.nngp) < ROUNDING
 
 
 def test_masks_must_chain(rng):

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from graphon_ops.pruning import KEEP, METHODS, MLP, kept_count, prune, prune_at_init, saliency, synflow_path_sums
+from graphon_ops.pruning import (KEEP, METHODS, MLP, kept_count, prune, prune_at_init, prune_scores, saliency,
+                                 synflow_path_sums)
 from tests.reference_pruning import naive_forward, naive_loss
 
 
@@ -170,11 +171,17 @@ def test_synflow_is_data_free_and_iterated_schedule(setup):
     net, _, _ = setup
     one_shot = saliency(net, method="synflow")
     np.testing.assert_array_equal(one_shot[1], saliency(net, method="synflow", density=0.1, iterations=1)[1])
-    scores = saliency(net, method="synflow", density=0.1, iterations=4, seed=0)
+    scores = saliency(net, method="synflow", density=0.1, iterations=4, prune_readout=True, seed=0)
     # the final round scores the network pruned to 0.1^(3/4): weights pruned before score 0 (a kept weight
     # may score 0 too, when pruning disconnected its neuron from the input or the output)
     total = sum(s.size for s in scores)
     assert 0 < sum(int((s > 0).sum()) for s in scores) <= kept_count(total, 0.1 ** 0.75)
+    # by default the intermediate prunes leave the readout (15 weights) dense: 54 hidden weights to 10
+    dense_readout = saliency(net, method="synflow", density=0.1, iterations=4, seed=0)
+    assert sum(int((s > 0).sum()) for s in dense_readout[:-1]) <= 10
+    # a readout weight scores 0 only when its hidden neuron lost every path from the input (a whole column)
+    positive = dense_readout[-1] > 0
+    assert positive.any() and np.all(positive.all(axis=0) | ~positive.any(axis=0))
     masks = prune(scores, 0.1, seed=0)
     assert sum(int(m.sum()) for m in masks) == kept_count(total, 0.1)
 
@@ -201,11 +208,37 @@ def test_snip_ignores_always_zero_input():
 
 
 @pytest.mark.parametrize("method", METHODS)
+@pytest.mark.filterwarnings("ignore:pruning left parts of the network disconnected")
 def test_prune_at_init_exact_counts(setup, method):
-    net, X, y = setup
+    net, X, y = setup  # layers 6 x 4, 5 x 6 (hidden: 54 weights) and the 3 x 5 readout (15)
     masks = prune_at_init(net, X, y, method, 0.2, loss="cross_entropy", seed=0,
                           iterations=3 if method == "synflow" else 1)
-    assert sum(int(m.sum()) for m in masks) == kept_count(sum(w.size for w in net.weights), 0.2)
+    assert [m.shape for m in masks] == [(6, 4), (5, 6), (3, 5)]
+    assert int(masks[0].sum() + masks[1].sum()) == 11 and np.all(masks[2] == 1)  # round(0.2 * 54) = 11
+    everything = prune_at_init(net, X, y, method, 0.2, loss="cross_entropy", seed=0, prune_readout=True,
+                               iterations=3 if method == "synflow" else 1)
+    assert sum(int(m.sum()) for m in everything) == 14  # round(0.2 * 69) = 14
+    layerwise = prune_at_init(net, X, y, method, 0.2, loss="cross_entropy", seed=0, scope="layerwise",
+                              iterations=3 if method == "synflow" else 1)
+    assert [int(m.sum()) for m in layerwise] == [5, 6, 15]  # round(4.8), round(6.0), dense readout
+
+
+def test_grasp_keeps_the_smallest_scores():
+    # signed GraSP removes the highest scores -theta (Hg): with prune_scores on hand-made scores the kept
+    # entries are the two smallest of the hidden layer, whatever their magnitude
+    scores = [np.array([[5.0, -3.0], [0.5, -7.0]]), np.ones((1, 2))]
+    masks = prune_scores(scores, "grasp", 0.5, seed=0)
+    assert masks[0].tolist() == [[0, 1], [0, 1]]
+    magnitudes = [np.abs(s) for s in scores]  # the magnitude variant scores |theta (Hg)| and keeps the largest
+    assert prune_scores(magnitudes, "grasp_magnitude", 0.5, seed=0)[0].tolist() == [[1, 0], [0, 1]]
+
+
+def test_prune_warns_about_disconnected_parts():
+    scores = [np.array([[3.0, 2.0], [0.1, 0.2], [0.3, 0.1]]), np.ones((1, 3))]
+    with pytest.warns(UserWarning, match="2 of 3 neurons of layer 1 have no incoming connection"):
+        prune_scores(scores, "magnitude", 1 / 3, seed=0)
+    with pytest.raises(ValueError, match="prune_readout must be True or False"):
+        prune_scores(scores, "magnitude", 0.5, prune_readout="no")
 
 
 def test_saliency_rejects_bad_input(setup):

@@ -15,6 +15,7 @@ O(eps^4) truncation is below 1e-8 and the rounding 4 u |L| / eps^2 about 1e-10; 
 
 import numpy as np
 import pytest
+import scipy.special
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,6 +217,55 @@ def test_with_masks_keeps_weights_and_changes_output():
     for a, b in zip(net.weights, pruned.weights):
         np.testing.assert_array_equal(a, b)
     assert np.all(pruned.forward(np.ones((2, 3)))[0] == 0.0)  # no input reaches the output, no bias
+
+
+def test_with_fresh_weights_keeps_everything_but_the_draws():
+    rng = np.random.default_rng(15)
+    widths = [3, 5, 4, 1]
+    settings = dict(activation="tanh", sigma_w=1.3, sigma_b=0.2, normalization="degree")
+    net = MLP(widths, masks=_random_masks(rng, widths), seed=0, **settings)
+    fresh = net.with_fresh_weights(1)
+    assert fresh.widths == net.widths and fresh.readout_init == net.readout_init
+    assert (fresh.activation, fresh.sigma_w, fresh.sigma_b, fresh.normalization) == \
+        (net.activation, net.sigma_w, net.sigma_b, net.normalization)
+    for layer, (a, b) in enumerate(zip(net.masks, fresh.masks), start=1):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(net.row_scales(layer), fresh.row_scales(layer))
+    # the draws of a network built on these masks from the same seed, and nothing like the old ones
+    same_draws = MLP(widths, masks=net.masks, seed=1, **settings)
+    for old, new, expected in zip(net.weights + net.biases, fresh.weights + fresh.biases,
+                                  same_draws.weights + same_draws.biases):
+        np.testing.assert_array_equal(new, expected)
+        assert not np.any(new == old)  # continuous independent draws never coincide
+    for a, b in zip(fresh.weights, net.with_fresh_weights(1).weights):
+        np.testing.assert_array_equal(a, b)  # reproducible
+
+
+def test_with_fresh_weights_redraws_kept_weights_to_unit_second_moment():
+    # Keep |omega| > tau = sqrt(2) erfcinv(0.2) in a 400 x 400 layer: E[omega^2 | kept] = 1 + sqrt(2/pi)
+    # tau exp(-tau^2/2) / 0.2 = 3.249; re-drawn, E[omega^2] = 1 with Var(omega^2) = 2. Each mean is
+    # checked within 5 standard errors computed from its own sample.
+    net = MLP([400, 400, 1], seed=0)
+    tau = np.sqrt(2) * scipy.special.erfcinv(0.2)
+    kept = np.abs(net.weights[0]) > tau
+    pruned = net.with_masks([kept, np.ones((1, 400))])
+    expected = 1 + np.sqrt(2 / np.pi) * tau * np.exp(-tau ** 2 / 2) / 0.2
+    for weights, mean in [(pruned.weights[0], expected), (pruned.with_fresh_weights(1).weights[0], 1.0)]:
+        squares = weights[kept] ** 2
+        assert abs(squares.mean() - mean) < 5 * squares.std(ddof=1) / np.sqrt(squares.size)
+
+
+def test_with_fresh_weights_redraws_the_readout_initialisation():
+    X = np.random.default_rng(16).standard_normal((5, 3))
+    zero = MLP([3, 6, 1], readout_init="zero", sigma_b=1.0, seed=0).with_fresh_weights(1)
+    assert np.all(zero.weights[-1] == 0.0) and np.all(zero.forward(X)[0] == 0.0)
+    doubled = MLP([3, 6, 1], readout_init="antisymmetric", sigma_b=1.0, seed=0).with_fresh_weights(1)
+    np.testing.assert_array_equal(doubled.weights[0][3:], doubled.weights[0][:3])
+    assert np.all(np.abs(doubled.forward(X)[0]) < 1e-14)  # identical halves cancel up to rounding
+    asymmetric = [np.ones((6, 3)), np.array([[1, 1, 1, 1, 1, 0]])]
+    pruned = MLP([3, 6, 1], readout_init="antisymmetric", seed=0).with_masks(asymmetric)
+    with pytest.raises(ValueError, match="antisymmetric"):
+        pruned.with_fresh_weights(1)
 
 
 def test_parameters_and_effective_weights():

@@ -21,12 +21,15 @@ synflow            :math:`|w_{ij}|\,B_i\,F_j` (:math:`R = 1^\top \prod_l |w^l|\,
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._validation import as_float_array, as_generator, check_choice, check_density, check_positive_int
 from .mlp import LOSSES, MLP
 
-__all__ = ["METHODS", "KEEP", "saliency", "prune", "prune_at_init", "kept_count", "synflow_path_sums"]
+__all__ = ["METHODS", "KEEP", "saliency", "prune", "prune_at_init", "prune_scores", "kept_count",
+           "synflow_path_sums"]
 
 METHODS = ("random", "magnitude", "snip", "grasp", "grasp_magnitude", "synflow")
 
@@ -73,7 +76,7 @@ def _synflow_scores(weights) -> list:
 
 
 def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squared", density=None,
-             iterations: int = 1, scope: str = "global", seed=None) -> list:
+             iterations: int = 1, scope: str = "global", prune_readout: bool = False, seed=None) -> list:
     r"""Score every weight of ``net`` with a pruning criterion (module table).
 
     Parameters
@@ -94,6 +97,8 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
         ``prune(scores, density)`` gives the iterated mask. ``iterations=1`` is the one-shot form.
     scope : {"global", "layerwise"}
         Scope of SynFlow's intermediate prunes.
+    prune_readout : bool
+        Whether SynFlow's intermediate prunes include the readout (as in :func:`prune_at_init`).
     seed : None, int or Generator
         Random scores, and tie-breaking in SynFlow's intermediate prunes.
 
@@ -124,7 +129,7 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
     if method == "magnitude":
         return [np.abs(t) for t in theta]
     if method == "synflow":
-        return _iterated_synflow(net, theta, density, iterations, scope, seed)
+        return _iterated_synflow(net, theta, density, iterations, scope, prune_readout, seed)
     if X is None or y is None:
         raise ValueError(f"method={method!r} needs a batch: pass X and y")
     if method == "snip":
@@ -135,7 +140,7 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
     return [np.abs(t * hg) for t, hg in zip(theta, hessian_gradient)]
 
 
-def _iterated_synflow(net, theta, density, iterations, scope, seed):
+def _iterated_synflow(net, theta, density, iterations, scope, prune_readout, seed):
     if iterations > 1 and density is None:
         raise ValueError("method='synflow' with iterations > 1 needs the final density for its schedule")
     masks = [m.astype(np.float64) for m in net.masks]
@@ -143,7 +148,8 @@ def _iterated_synflow(net, theta, density, iterations, scope, seed):
     for k in range(1, iterations + 1):
         scores = _synflow_scores([t * m for t, m in zip(theta, masks)])
         if k < iterations:
-            masks = prune(scores, density ** (k / iterations), scope=scope, seed=rng)
+            masks = masks_from_scores(scores, "synflow", density ** (k / iterations), scope=scope,
+                                      prune_readout=prune_readout, seed=rng)
     return scores
 
 
@@ -228,17 +234,101 @@ def prune(scores, density: float, *, scope: str = "global", keep: str = "largest
 
 
 def prune_at_init(net: MLP, X=None, y=None, method: str = "snip", density: float = 0.1, *,
-                  scope: str = "global", loss: str = "squared", iterations: int = 1, seed=None) -> list:
+                  scope: str = "global", prune_readout: bool = False, loss: str = "squared", iterations: int = 1,
+                  seed=None) -> list:
     r"""Score ``net`` with ``method`` and prune to ``density``, keeping the side :data:`KEEP` says.
+
+    Parameters
+    ----------
+    net : MLP
+    X, y, method, loss, iterations
+        As in :func:`saliency`.
+    density : float in (0, 1]
+        Fraction of the pruned layers' weights kept (all of them together for ``scope="global"``, each
+        one for ``"layerwise"``).
+    scope : {"global", "layerwise"}
+    prune_readout : bool
+        ``False`` (default): the readout layer is not pruned (the theory's dense readout): it takes no
+        part in the threshold and its mask is all ones. ``True``: it is pruned like the hidden layers.
+    seed : None, int or Generator
+        Random scores and tie-breaking.
+
+    Returns
+    -------
+    list of ndarray (uint8)
+        One mask per layer, the readout's included. The weights are the network's own:
+        ``net.with_masks(masks)`` is the pruned network with its selected weights kept (see also
+        :func:`graphon_ops.pruning.prune_network`).
+
+    Warns
+    -----
+    UserWarning
+        When a layer keeps no weight, or neurons are left without any incoming (or, for hidden
+        neurons, outgoing) connection, with the counts.
 
     Examples
     --------
     >>> net = MLP([4, 8, 1], seed=0)
-    >>> masks = prune_at_init(net, method="magnitude", density=0.25)
-    >>> sum(int(m.sum()) for m in masks)
-    10
+    >>> masks = prune_at_init(net, method="magnitude", density=0.25, seed=0)
+    >>> [int(m.sum()) for m in masks]
+    [8, 8]
     """
     rng = as_generator(seed)
     scores = saliency(net, X, y, method, loss=loss, density=density, iterations=iterations, scope=scope,
-                      seed=rng)
-    return prune(scores, density, scope=scope, keep=KEEP[method], seed=rng)
+                      prune_readout=prune_readout, seed=rng)
+    masks = masks_from_scores(scores, method, density, scope=scope, prune_readout=prune_readout, seed=rng)
+    warn_disconnected(masks, stacklevel=2)
+    return masks
+
+
+def prune_scores(scores, method: str, density: float, *, scope: str = "global", prune_readout: bool = False,
+                 seed=None) -> list:
+    """Masks from a criterion's scores (one matrix per layer, the readout's last), as :func:`prune_at_init`
+    makes them: the side :data:`KEEP` says, the readout dense unless ``prune_readout``, warnings for
+    layers and neurons left without connections.
+
+    Examples
+    --------
+    >>> masks = prune_scores([np.array([[3.0, 1.0], [2.0, 0.5]]), np.ones((1, 2))], "magnitude", 0.5, seed=0)
+    >>> [m.tolist() for m in masks]
+    [[[1, 0], [1, 0]], [[1, 1]]]
+    """
+    masks = masks_from_scores(scores, method, density, scope=scope, prune_readout=prune_readout, seed=seed)
+    warn_disconnected(masks, stacklevel=2)
+    return masks
+
+
+def masks_from_scores(scores, method, density, *, scope, prune_readout, seed) -> list:
+    """:func:`prune_scores` without the warnings (for callers that emit them at their own stack level)."""
+    method = check_choice("method", method, METHODS)
+    scores = _as_score_list(scores)
+    if not isinstance(prune_readout, (bool, np.bool_)):
+        raise ValueError(f"prune_readout must be True or False, got {prune_readout!r}")
+    pruned = scores if prune_readout else scores[:-1]
+    if not pruned:
+        raise ValueError("a network without hidden layers has only its readout to prune: pass prune_readout=True")
+    masks = prune(pruned, density, scope=scope, keep=KEEP[method], seed=seed)
+    if not prune_readout:
+        masks.append(np.ones(scores[-1].shape, dtype=np.uint8))
+    return masks
+
+
+def warn_disconnected(masks, stacklevel: int = 2) -> None:
+    """Warn (with counts) about layers that keep no weight and neurons without incoming or outgoing
+    connections; ``stacklevel`` as in :func:`warnings.warn`, counted from the caller."""
+    problems = []
+    for l, mask in enumerate(masks, start=1):
+        kept = int(mask.sum())
+        if kept == 0:
+            problems.append(f"layer {l} keeps 0 of {mask.size} weights")
+            continue
+        no_input = int(np.sum(mask.sum(axis=1) == 0))
+        if no_input:
+            problems.append(f"{no_input} of {mask.shape[0]} neurons of layer {l} have no incoming connection")
+        if l < len(masks):
+            no_output = int(np.sum(masks[l].sum(axis=0) == 0))
+            if no_output and masks[l].sum():
+                problems.append(f"{no_output} of {mask.shape[0]} neurons of layer {l} have no outgoing connection")
+    if problems:
+        warnings.warn("pruning left parts of the network disconnected: " + "; ".join(problems),
+                      stacklevel=stacklevel + 1)

@@ -1,4 +1,5 @@
-r"""A finite masked MLP at initialisation, with exact gradients and Hessian--vector products (SPEC §4, §8).
+r"""A finite masked MLP at initialisation, with exact gradients and Hessian--vector products
+(``docs/theory/pruning.rst``, the finite network; ``docs/theory/ntk.rst`` for its kernels).
 
 Layer :math:`l = 1, \dots, L+1` (the last one is the readout) maps :math:`a^{l-1}` to
 
@@ -54,7 +55,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
 
 
 class MLP:
-    r"""A fully connected network at initialisation with fixed 0/1 masks (SPEC §4).
+    r"""A fully connected network at initialisation with fixed 0/1 masks (``docs/theory/pruning.rst``).
 
     Parameters
     ----------
@@ -186,8 +187,16 @@ class MLP:
             raise ValueError(f"layer must be in 1..{len(self._scales)}, got {layer}")
         return self._scales[layer - 1].copy()
 
+    def _settings(self) -> dict:
+        """Everything but the widths, masks and draws: what :meth:`with_masks` and
+        :meth:`with_fresh_weights` carry over."""
+        return {"activation": self.activation, "sigma_w": self.sigma_w, "sigma_b": self.sigma_b,
+                "normalization": self.normalization, "readout_init": self.readout_init}
+
     def with_masks(self, masks) -> "MLP":
         """The same raw weights with other masks (row scales recomputed for the new masks).
+
+        ``net.with_masks(prune_at_init(net, ...))`` is the pruned network with the weights pruning KEPT.
 
         Examples
         --------
@@ -196,9 +205,46 @@ class MLP:
         >>> bool(np.array_equal(pruned.weights[0], net.weights[0])), int(pruned.masks[0].sum())
         (True, 2)
         """
-        return MLP(self.widths, activation=self.activation, sigma_w=self.sigma_w, sigma_b=self.sigma_b,
-                   normalization=self.normalization, masks=masks, readout_init=self.readout_init,
-                   _weights=self.weights, _biases=self.biases)
+        return MLP(self.widths, masks=masks, _weights=self.weights, _biases=self.biases, **self._settings())
+
+    def with_fresh_weights(self, seed=None) -> "MLP":
+        r"""The same masks and settings with raw weights and biases drawn anew from ``seed``.
+
+        The "fresh" network: the masks stay, the weights are re-drawn after pruning,
+        :math:`\omega, \beta \sim N(0, 1)` independent of the masks (``readout_init`` applied again). A weight
+        pruning kept is conditioned on having passed the criterion (magnitude pruning at density
+        :math:`\rho`: :math:`E[\omega^2 \mid \text{kept}] = 1 + \sqrt{2/\pi}\,\tau e^{-\tau^2/2}/\rho` with
+        :math:`\tau = \sqrt 2\,\mathrm{erfc}^{-1}(\rho)`, 3.249 at :math:`\rho = 0.2`); a fresh one has
+        :math:`E[\omega^2] = 1` (``docs/theory/ntk.rst``, kept weights). The draws are those of
+        ``MLP(widths, masks=masks, seed=seed)`` with the same settings, so the seed should be independent
+        of the one the pruned network was drawn with (the same seed gives back its kept weights).
+
+        Parameters
+        ----------
+        seed : None, int or Generator
+            Source of the new raw weights and biases.
+
+        Raises
+        ------
+        ValueError
+            With ``readout_init="antisymmetric"`` when the masks differ on the two halves of the last
+            hidden layer (the doubled initialisation cannot be drawn on them).
+
+        Examples
+        --------
+        Keep the first layer's weights with :math:`|\omega| > 1.2816` (magnitude pruning at density 0.2),
+        then re-draw them: the second moment of the kept weights falls from about 3.25 to about 1.
+
+        >>> net = MLP([4, 500, 1], seed=0)
+        >>> pruned = net.with_masks([np.abs(net.weights[0]) > 1.2816, np.ones((1, 500))])
+        >>> fresh = pruned.with_fresh_weights(seed=1)
+        >>> kept = pruned.masks[0] == 1
+        >>> print(f"{np.mean(pruned.weights[0][kept] ** 2):.2f} {np.mean(fresh.weights[0][kept] ** 2):.2f}")
+        3.22 0.96
+        >>> bool(np.array_equal(fresh.masks[0], pruned.masks[0])), fresh.widths == pruned.widths
+        (True, True)
+        """
+        return MLP(self.widths, masks=self.masks, seed=seed, **self._settings())
 
     def parameters(self) -> list:
         r"""Unmasked weights :math:`\theta^l = c^l \odot \omega^l` as a standard-parameterised network holds

@@ -29,7 +29,7 @@ from ..graphon import Graphon
 from ..quadrature import QuadratureRule, composite
 
 __all__ = ["LIMIT_METHODS", "limit_graphon", "Factorisation", "factorise", "estimate_graphon",
-           "quantile_function"]
+           "estimate_layer_graphons", "LayerGraphons", "quantile_function"]
 
 #: Criteria with an FSM limit. ``random`` and ``magnitude`` need no factors; the others need both.
 #: ``"factorised"`` is the model itself for user-supplied factors. Signed GraSP is not of the form
@@ -48,6 +48,34 @@ def _survival(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndar
     if hasattr(weight_law, "sf") and hasattr(weight_law, "cdf"):
         return lambda t: weight_law.sf(t) + weight_law.cdf(-t)
     raise ValueError(f"weight_law must be 'normal' or a frozen scipy.stats distribution, got {weight_law!r}")
+
+
+def _second_moment(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndarray]:
+    r"""t -> :math:`E[\theta^2 1\{|\theta| > t\}] / E[\theta^2]` for the weight law.
+
+    Normal law: :math:`\int_s^\infty x^2 \phi(x)\,dx = s\phi(s) + 1 - \Phi(s)` (by parts), so with
+    :math:`s = t/\sigma` the ratio is :math:`\operatorname{erfc}(s/\sqrt 2) + \sqrt{2/\pi}\,s e^{-s^2/2}`.
+    Other laws: ``expect`` of the frozen distribution over the two tails, once per distinct ``t``
+    (a quadrature each: slow on large grids)."""
+    if isinstance(weight_law, str):
+        def normal(t):
+            s = np.asarray(t, dtype=np.float64) / weight_scale
+            return np.minimum(scipy.special.erfc(s / np.sqrt(2.0)) + np.sqrt(2.0 / np.pi) * s * np.exp(-0.5 * s * s),
+                              1.0)
+        return normal
+    total = float(weight_law.var() + weight_law.mean() ** 2)
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError(f"moment='second' needs a weight_law with a finite, positive second moment, got "
+                         f"E[theta^2] = {total!r}")
+
+    def tails(t):
+        t = np.asarray(t, dtype=np.float64)
+        distinct, inverse = np.unique(t, return_inverse=True)
+        values = np.array([(weight_law.expect(lambda x: x * x, lb=s) + weight_law.expect(lambda x: x * x, ub=-s))
+                           / total if s > 0 else 1.0 for s in distinct])
+        return np.clip(values[inverse].reshape(t.shape), 0.0, 1.0)
+
+    return tails
 
 
 def quantile_function(samples) -> Callable[[np.ndarray], np.ndarray]:
@@ -112,8 +140,9 @@ def _keep_probability(survival, tau, row_values, col_values):
 
 
 def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=None, weight_law="normal",
-                  weight_scale: float = 1.0, rule: QuadratureRule | None = None) -> Graphon:
-    r"""The FSM limit graphon of a criterion at density :math:`\rho` (module docstring).
+                  weight_scale: float = 1.0, rule: QuadratureRule | None = None, moment: str = "first") -> Graphon:
+    r"""The FSM limit graphon of a criterion at density :math:`\rho` (module docstring): the connectivity
+    :math:`W` (``moment="first"``) or the kept weights' second moment :math:`M` (``"second"``).
 
     Parameters
     ----------
@@ -132,6 +161,14 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
     rule : QuadratureRule, optional
         Nodes on which a quantile-function factor is evaluated to solve for :math:`\tau` (default:
         Gauss--Legendre with :data:`DEFAULT_FACTOR_NODES` nodes).
+    moment : {"first", "second"}
+        ``"first"``: :math:`W(u, v) = P(\text{kept})`. ``"second"``: the weight graphon of the KEPT weights,
+        :math:`M(u, v) = E[\theta^2 1\{\text{kept}\}] / E[\theta^2]` (values in [0, 1]; a network whose
+        weights are re-drawn after pruning has :math:`M = W`). With :math:`t = \tau / (Q_a(u) Q_b(v))`,
+        :math:`M = S_2(t)` where :math:`S_2(t) = E[\theta^2 1\{|\theta| > t\}]/E[\theta^2]`; for the
+        normal law :math:`S_2(t) = \operatorname{erfc}(s/\sqrt 2) + \sqrt{2/\pi}\,s\,e^{-s^2/2}`,
+        :math:`s = t/\sigma` (``docs/theory/pruning.rst``). Random pruning does not select on the
+        weights: :math:`M = W = \rho`. The threshold :math:`\tau` is the one of ``"first"``.
 
     Returns
     -------
@@ -155,20 +192,30 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
     >>> W = limit_graphon("snip", 0.1, row_factor=lambda u: u, col_factor=lambda v: 1 + v)
     >>> bool(abs(W.density() - 0.1) < 1e-6)
     True
+
+    Magnitude pruning keeps the weights with :math:`|\theta| > \tau`, whose second moment is
+    :math:`\rho + \sqrt{2/\pi}\,\tau e^{-\tau^2/2}`:
+
+    >>> print(f"{limit_graphon('magnitude', 0.2, moment='second').values[0, 0]:.8f}")
+    0.64982032
     """
     method = check_choice("method", method, LIMIT_METHODS)
     density = check_density("density", density)
+    moment = check_choice("moment", moment, ("first", "second"))
     if isinstance(weight_scale, bool) or not isinstance(weight_scale, numbers.Real) or not weight_scale > 0 \
             or not np.isfinite(weight_scale):
         raise ValueError(f"weight_scale must be a finite number > 0, got {weight_scale!r}")
     survival = _survival(weight_law, float(weight_scale))
+    second_moment = _second_moment(weight_law, float(weight_scale)) if moment == "second" else None
     if method in ("random", "magnitude"):
         if row_factor is not None or col_factor is not None:
             raise ValueError(f"method={method!r} has constant factors; do not pass row_factor/col_factor")
         tau = 1.0 - density if method == "random" else _magnitude_threshold(survival, density, weight_law,
                                                                             float(weight_scale))
-        return Graphon.constant(density).replace(metadata={
-            "method": method, "density": density, "tau": tau, "positive_mass": 1.0, "density_residual": 0.0})
+        value = density if moment == "first" or method == "random" else float(second_moment(np.array(tau)))
+        return Graphon.constant(value).replace(metadata={
+            "method": method, "density": density, "tau": tau, "positive_mass": 1.0, "density_residual": 0.0,
+            "moment": moment})
     if row_factor is None or col_factor is None:
         raise ValueError(f"method={method!r} needs row_factor and col_factor (quantile functions or samples)")
     rows, cols = _factor("row_factor", row_factor, rule), _factor("col_factor", col_factor, rule)
@@ -192,14 +239,15 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
             high *= 2.0
         tau = scipy.optimize.brentq(lambda t: mass(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15)
     metadata = {"method": method, "density": density, "tau": float(tau), "positive_mass": positive_mass,
-                "density_residual": mass(tau) - density}
+                "density_residual": mass(tau) - density, "moment": moment}
+    tail = survival if moment == "first" else second_moment
     if rows.sorted_samples is not None and cols.sorted_samples is not None:
-        values = _keep_probability(survival, tau, rows.sorted_samples[:, None], cols.sorted_samples[None, :])
+        values = _keep_probability(tail, tau, rows.sorted_samples[:, None], cols.sorted_samples[None, :])
         return Graphon.step(values).replace(metadata=metadata)
     row_function, col_function = rows.function, cols.function
 
     def evaluate(u, v):
-        return _keep_probability(survival, tau, row_function(u), col_function(v))
+        return _keep_probability(tail, tau, row_function(u), col_function(v))
 
     return Graphon.from_callable(evaluate, row_breaks=rows.breaks, col_breaks=cols.breaks).replace(
         metadata=metadata)
@@ -307,7 +355,7 @@ def _masked_mean(values, positive, count, axis):
 
 
 def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graphon:
-    r"""Sorting-and-smoothing estimate of a mask's graphon (Chan & Airoldi 2014; SPEC §3).
+    r"""Sorting-and-smoothing estimate of a mask's graphon (Chan & Airoldi 2014; ``docs/theory/pruning.rst``).
 
     Rows and columns are sorted by degree (ascending, stable) unless orders are given, then averaged
     over ``blocks`` x ``blocks`` groups of (nearly) equal size; the result is the step graphon of the
@@ -322,6 +370,13 @@ def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graph
     row_order, col_order : array_like of int, optional
         Latent orders (e.g. :attr:`Factorisation.row_order`) replacing the degree sort.
 
+    Warnings
+    --------
+    The columns of a FIRST layer are input coordinates, and the Graphon-NTK reads :math:`W_1` at
+    coordinate :math:`j`'s centre :math:`(j - 1/2)/d`: sorting them (by degree, or by a column order)
+    relabels the coordinates. For a first layer pass ``col_order=numpy.arange(d)`` and
+    ``blocks=(b, d)``.
+
     Examples
     --------
     >>> M = np.zeros((4, 4), dtype=int); M[2:, :] = 1
@@ -329,6 +384,51 @@ def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graph
     [[0.0, 0.0], [1.0, 1.0]]
     """
     mask = as_mask("mask", mask)
+    return _block_means([mask.astype(np.float64)], mask, blocks, row_order, col_order, "sorting-and-smoothing")[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerGraphons:
+    """Block estimates of one pruned layer: connectivity :math:`W` and weight graphon :math:`M`."""
+
+    connectivity: Graphon
+    weights: Graphon
+
+
+def estimate_layer_graphons(mask, weights, blocks=8, *, row_order=None, col_order=None) -> LayerGraphons:
+    r"""Block estimates of a pruned layer's connectivity graphon and the weight graphon of its KEPT weights.
+
+    :math:`W` = block means of the mask :math:`m`; :math:`M` = block means of :math:`(m \odot \omega)^2`
+    with :math:`\omega` the layer's RAW weights (:attr:`MLP.weights`, :math:`N(0, 1)` at initialisation),
+    over the same groups as :func:`estimate_graphon` (same ``blocks``, orders and warning about first
+    layers). Both are step graphons on the same breaks. For weights re-drawn after pruning, :math:`M`
+    would be :math:`W` in expectation. A block mean of :math:`(m \odot \omega)^2` above 1 (the raw
+    weights' second moment, which bounds :math:`M` when the labelling does not depend on the weights) is
+    sampling noise of a small block: it is clipped to 1, and ``weights.metadata`` records
+    ``clipped_blocks`` and ``largest_block_mean``.
+
+    Examples
+    --------
+    >>> m = np.array([[1, 0], [1, 1]])
+    >>> omega = np.array([[0.5, 5.0], [-1.0, 0.5]])
+    >>> layer = estimate_layer_graphons(m, omega, blocks=(1, 2), row_order=[0, 1], col_order=[0, 1])
+    >>> layer.connectivity.values.tolist(), layer.weights.values.tolist()
+    ([[1.0, 0.5]], [[0.625, 0.125]])
+    """
+    mask = as_mask("mask", mask)
+    weights = as_float_array("weights", weights, ndim=2)
+    if weights.shape != mask.shape:
+        raise ValueError(f"weights must have the mask's shape {mask.shape}, got {weights.shape}")
+    squares = mask * weights ** 2
+    connectivity, moments = _block_means([mask.astype(np.float64), squares], mask, blocks, row_order, col_order,
+                                         "block means of a pruned layer", clip=True)
+    return LayerGraphons(connectivity, moments)
+
+
+def _block_means(matrices, mask, blocks, row_order, col_order, source, clip=False) -> list[Graphon]:
+    """Step graphons of the block means of ``matrices`` (shaped like ``mask``) over one grouping: rows and
+    columns in the given orders (default: ``mask``'s degree order) split into nearly equal groups; with
+    ``clip``, means above 1 are clipped (and counted in the metadata)."""
     row_blocks, col_blocks = (blocks, blocks) if not isinstance(blocks, (tuple, list)) else tuple(blocks)
     row_blocks = check_positive_int("blocks", row_blocks)
     col_blocks = check_positive_int("blocks", col_blocks)
@@ -338,14 +438,20 @@ def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graph
         _permutation("row_order", row_order, mask.shape[0])
     col_order = np.argsort(mask.sum(axis=0), kind="stable") if col_order is None else \
         _permutation("col_order", col_order, mask.shape[1])
-    ordered = mask[row_order][:, col_order].astype(np.float64)
     row_groups = np.array_split(np.arange(mask.shape[0]), row_blocks)
     col_groups = np.array_split(np.arange(mask.shape[1]), col_blocks)
-    values = np.array([[ordered[np.ix_(r, c)].mean() for c in col_groups] for r in row_groups])
     row_breaks = np.concatenate([[0], np.cumsum([g.size for g in row_groups])]) / mask.shape[0]
     col_breaks = np.concatenate([[0], np.cumsum([g.size for g in col_groups])]) / mask.shape[1]
-    return Graphon.step(values, row_breaks, col_breaks).replace(
-        metadata={"source": "sorting-and-smoothing", "blocks": (row_blocks, col_blocks)})
+    out = []
+    for matrix in matrices:
+        ordered = matrix[row_order][:, col_order]
+        values = np.array([[ordered[np.ix_(r, c)].mean() for c in col_groups] for r in row_groups])
+        metadata = {"source": source, "blocks": (row_blocks, col_blocks)}
+        if clip:
+            metadata.update(clipped_blocks=int(np.sum(values > 1.0)), largest_block_mean=float(values.max()))
+            values = np.minimum(values, 1.0)
+        out.append(Graphon.step(values, row_breaks, col_breaks).replace(metadata=metadata))
+    return out
 
 
 def _permutation(name, order, n):
