@@ -16,6 +16,7 @@ STUDIES = {
     "feature_selection": "Implicit feature selection of SNIP/GraSP (theory setting and digits)",
     "ntk_convergence": "Empirical NTK of sparse finite networks converges to the Graphon-NTK",
     "first_layer_regimes": "First-layer regimes at small input dimension: patterns vs mean-field",
+    "kept_weights": "Networks pruned at initialisation keep their weights: the kept-weight Graphon-NTK",
     "path_density": "Path counts converge to path densities; the linear-network identity",
     "active_subspace": "Universal approximation on the active input coordinates",
     "alignment_topology": "Topology versus kernel alignment and generalisation bound",
