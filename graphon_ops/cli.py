@@ -149,10 +149,30 @@ def _progress(items, enabled):
     return tqdm(items, desc="studies", unit="study", file=sys.stderr)
 
 
+#: Optional packages the studies use, and the extra that installs them.
+_STUDY_EXTRAS = ("matplotlib", "sklearn", "tqdm")
+_INSTALL_HINT = "python -m pip install 'graphon_ops[validation]'"
+
+
+def _verdict(record: dict) -> str:
+    """PASS needs the claim's criterion met and, where the study plants a wrong answer, that answer rejected."""
+    if record.get("skipped"):
+        return "SKIP"
+    control = record.get("negative_control")
+    return "PASS" if record["passed"] and (control is None or not control["passed"]) else "FAIL"
+
+
 def _run_study(name: str, quick: bool, seed: int, out_dir: str) -> dict:
     try:
         module = importlib.import_module(f"graphon_ops.validation.{name}")
         record = module.run(quick=quick, seed=seed, out_dir=out_dir)
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in _STUDY_EXTRAS:
+            raise
+        return {"claim": name, "measured": f"not run: it needs {missing}", "criterion": "", "passed": False,
+                "skipped": True, "table": [], "figures": [],
+                "reason": f"needs the optional package {missing}: {_INSTALL_HINT}"}
     except Exception as exc:  # a broken study is a failed claim in the report, not a crash of the run
         return {"claim": name, "measured": f"the study raised {type(exc).__name__}: {exc}",
                 "criterion": "the study runs to completion", "passed": False, "table": [], "figures": [],
@@ -170,13 +190,24 @@ def _write_report(out_dir: str, meta: dict, records: dict) -> None:
              "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
              "## Summary", "", "| study | verdict | wall time (s) |", "|---|---|---|"]
     for name, record in records.items():
-        lines.append(f"| [{name}](#{name.replace('_', '-')}) | {'PASS' if record['passed'] else 'FAIL'} | "
+        lines.append(f"| [{name}](#{name.replace('_', '-')}) | {_verdict(record)} | "
                      f"{meta['study_times_s'][name]:.1f} |")
     for name, record in records.items():
+        if record.get("skipped"):
+            lines += ["", f"## {name}", "", f"*{STUDIES.get(name, name)}*", "",
+                      f"**Verdict: SKIP** — {record['reason']}", ""]
+            continue
+        control = record.get("negative_control")
+        control_line = "**Negative control.** none yet: this study does not plant a wrong answer." \
+            if control is None else (
+                f"**Negative control.** {control['what']}. Measured: "
+                + (", ".join(f"{k}: {v:.3g}" for k, v in control["measured"].items())
+                   if isinstance(control["measured"], dict) else str(control["measured"]))
+                + f". {'Rejected, as it must be.' if not control['passed'] else 'NOT rejected: the criterion cannot tell it from the real answer.'}")
         lines += ["", f"## {name}", "", f"*{STUDIES.get(name, name)}*", "",
                   f"**Theory.** {record['claim']}", "", f"**Measured.** {record['measured']}", "",
-                  f"**Criterion.** {record['criterion']}", "",
-                  f"**Verdict: {'PASS' if record['passed'] else 'FAIL'}**", ""]
+                  f"**Criterion.** {record['criterion']}", "", control_line, "",
+                  f"**Verdict: {_verdict(record)}**", ""]
         if record.get("table"):
             lines += [markdown_table(record["table"]), ""]
         lines += [f"![{figure}]({figure})" for figure in record.get("figures", [])]
@@ -218,11 +249,14 @@ def _validate(args) -> int:
     width = max(len(n) for n in names)
     print(f"\n{'study'.ljust(width)}  verdict  time (s)")
     for name in names:
-        print(f"{name.ljust(width)}  {'PASS' if records[name]['passed'] else 'FAIL'}     {times[name]:8.1f}")
-    failed = [n for n in names if not records[n]["passed"]]
-    print(f"\n{len(names) - len(failed)} passed, {len(failed)} failed; report: "
+        print(f"{name.ljust(width)}  {_verdict(records[name])}     {times[name]:8.1f}")
+    verdicts = [_verdict(records[n]) for n in names]
+    skipped = [n for n, v in zip(names, verdicts) if v == "SKIP"]
+    if skipped:
+        print(f"\nskipped (optional packages missing): {', '.join(skipped)}; install them with: {_INSTALL_HINT}")
+    print(f"\n{verdicts.count('PASS')} passed, {verdicts.count('FAIL')} failed, {len(skipped)} skipped; report: "
           f"{os.path.join(args.out, 'report.md')}")
-    return 1 if failed else 0
+    return 1 if "FAIL" in verdicts else 0
 
 
 # ------------------------------------------------------------------------------------ everyday commands

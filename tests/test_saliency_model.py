@@ -199,7 +199,7 @@ def test_width_sweep_magnitude_and_snip_fall():
     pytest.importorskip("graphon_ops.cutnorm")
     from graphon_ops.pruning import width_sweep
 
-    # Rate n^{-1/2} expected (SPEC §3); over 32..256 a single draw fluctuates by ~20% per point, so the
+    # Rate n^{-1/2} expected (docs/theory/cutnorm.rst); over 32..256 a single draw fluctuates by ~20% per point, so the
     # fitted slope is asked only to be clearly negative.
     magnitude = width_sweep("magnitude", widths=(32, 64, 128, 256), density=0.2, seed=0)
     assert magnitude.limit == "constant"

@@ -217,6 +217,7 @@ def _figure(widths, curves, out_dir):
     except ImportError:
         return []
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     ax = axes[0, 0]
     colours = plt.get_cmap("tab10").colors
@@ -227,10 +228,11 @@ def _figure(widths, curves, out_dir):
     ax.loglog(reference, first * (reference / reference[0]) ** -0.5, "k--", label="n^-1/2")
     ax.set_xlabel("width n")
     ax.set_ylabel("RMS relative error of J J^T vs kept limit")
-    ax.set_title(f"Kept weights, density {DENSITY}, d = {D}")
+    ax.set_title(f"Kept weights, density {DENSITY}, d = {D}: single networks")
     ax.set_xticks(widths)
     ax.set_xticklabels([str(w) for w in widths])
-    ax.legend(fontsize=8, loc="upper right")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return [save_figure(fig, out_dir, "kept_weights")]
 
 

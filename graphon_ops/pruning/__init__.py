@@ -1,5 +1,5 @@
 """Pruning at initialisation: finite masked MLPs, saliency criteria, exact-count masks, and the
-Factorised Saliency Model limit graphons of the masks (SPEC §8).
+Factorised Saliency Model limit graphons of the masks (docs/theory/pruning.rst).
 
 Plotting helpers (:mod:`graphon_ops.pruning.plotting`) import matplotlib when called.
 """

@@ -1,4 +1,4 @@
-r"""Pruning-at-initialisation criteria and exact-count masks (SPEC §8).
+r"""Pruning-at-initialisation criteria and exact-count masks (docs/theory/pruning.rst).
 
 Every criterion scores every weight of every layer (readout included); scores have the shape of the
 layer's weight matrix (rows = outputs, columns = inputs). With :math:`\theta^l = c^l \odot \omega^l` the

@@ -1,4 +1,4 @@
-r"""Factorised Saliency Model (FSM) limits of pruning masks, factor extraction, graphon estimation (SPEC §8).
+r"""Factorised Saliency Model (FSM) limits of pruning masks, factor extraction, graphon estimation (docs/theory/pruning.rst).
 
 Scores :math:`s_{ij} = |\theta_{ij}|\,a_i\,b_j` with :math:`\theta_{ij}` iid and factors that do not
 depend on :math:`\theta_{ij}`. Giving neuron :math:`i` the latent position of its factor's rank,
