@@ -1,5 +1,7 @@
 """Saliency criteria and exact-count pruning."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -194,6 +196,7 @@ def test_synflow_path_sums_closed_form():
         synflow_path_sums([np.ones((3, 2)), np.ones((1, 2))])
 
 
+@pytest.mark.filterwarnings("ignore:pruning left parts of the network disconnected")
 def test_snip_ignores_always_zero_input():
     """An input coordinate that is zero on the batch gets SNIP score 0; magnitude keeps some of its weights."""
     rng = np.random.default_rng(5)
@@ -221,6 +224,114 @@ def test_prune_at_init_exact_counts(setup, method):
     layerwise = prune_at_init(net, X, y, method, 0.2, loss="cross_entropy", seed=0, scope="layerwise",
                               iterations=3 if method == "synflow" else 1)
     assert [int(m.sum()) for m in layerwise] == [5, 6, 15]  # round(4.8), round(6.0), dense readout
+
+
+@pytest.mark.parametrize("method", ["random", "magnitude", "snip", "synflow"])
+def test_prune_at_init_readout_dense_and_hidden_counts(method):
+    # widths [10, 20, 30, 5]: hidden layers 20 x 10 and 30 x 20 hold 200 + 600 = 800 weights, the readout 150.
+    # density 0.1: 80 hidden weights kept globally (20 and 60 layerwise); with the readout, 95 of 950
+    net = MLP([10, 20, 30, 5], seed=2)
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((8, 10)), rng.standard_normal((8, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # disconnections are tested below
+        masks = prune_at_init(net, X, y, method, 0.1, seed=0)
+        layerwise = prune_at_init(net, X, y, method, 0.1, scope="layerwise", seed=0)
+        everything = prune_at_init(net, X, y, method, 0.1, prune_readout=True, seed=0)
+    assert masks[2].shape == (5, 30) and masks[2].dtype == np.uint8 and np.all(masks[2] == 1)
+    assert int(masks[0].sum()) + int(masks[1].sum()) == 80
+    assert [int(m.sum()) for m in layerwise] == [20, 60, 150]
+    assert sum(int(m.sum()) for m in everything) == 95
+
+
+@pytest.mark.parametrize("method", ["random", "magnitude"])
+def test_prune_readout_true_is_prune_on_every_layer(method):
+    # prune_readout=True: one threshold over all layers' scores, as prune() does (same generator, same draws)
+    net = MLP([6, 12, 3], seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        masks = prune_at_init(net, method=method, density=0.3, prune_readout=True, seed=5)
+    rng = np.random.default_rng(5)
+    expected = prune(saliency(net, method=method, seed=rng), 0.3, keep=KEEP[method], seed=rng)
+    for mask, reference in zip(masks, expected):
+        np.testing.assert_array_equal(mask, reference)
+
+
+def test_kept_weights_are_the_networks_own():
+    net = MLP([5, 8, 2], seed=6)
+    masks = prune_at_init(net, method="magnitude", density=0.6, seed=0)
+    pruned = net.with_masks(masks)
+    for l in range(2):
+        np.testing.assert_array_equal(pruned.weights[l], net.weights[l])
+        np.testing.assert_array_equal(pruned.effective_weights()[l], net.parameters()[l] * masks[l])
+
+
+def _hand_network(widths, weights):
+    return MLP(widths, _weights=weights, _biases=[np.zeros(n) for n in widths[1:]])
+
+
+def test_prune_at_init_warns_when_a_layer_is_left_empty():
+    # widths [2, 3, 2, 1], normalization "none": |theta^1| = (10 or 9) / sqrt 2 >= 6.3 (6 weights), |theta^2| <= 0.03
+    # / sqrt 3 (6 weights). Global magnitude at density 0.5 keeps round(0.5 * 12) = 6 hidden weights: all of layer 1
+    first = np.array([[10.0, 9.0], [10.0, 9.0], [10.0, 9.0]])
+    second = np.array([[0.03, 0.01, 0.02], [0.01, 0.03, 0.02]])
+    net = _hand_network([2, 3, 2, 1], [first, second, np.ones((1, 2))])
+    with pytest.warns(UserWarning) as record:
+        masks = prune_at_init(net, method="magnitude", density=0.5, seed=0)
+    assert [int(m.sum()) for m in masks] == [6, 0, 2]
+    assert len(record) == 1
+    assert str(record[0].message) == "pruning left parts of the network disconnected: layer 2 keeps 0 of 6 weights"
+    assert record[0].filename == __file__  # reported at the caller's line
+    # layerwise keeps 3 + 3: the 10s (one input per hidden neuron) and the 0.03s plus a 0.02 (every neuron of layer
+    # 1 keeps an output, every neuron of layer 2 an input): no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        masks = prune_at_init(net, method="magnitude", density=0.5, scope="layerwise", seed=0)
+    assert masks[0].tolist() == [[1, 0], [1, 0], [1, 0]] and int(masks[1].sum()) == 3
+
+
+def test_prune_at_init_warns_about_neurons_without_connections():
+    # widths [2, 3, 1], prune_readout=True: |theta| = 0.707 (rows 1, 2 of layer 1), 0.00707 (row 3), and readout
+    # 5.77, 0.000577, 0.000577. Density 5/9 keeps the 5 largest: hidden neuron 3 loses both inputs, hidden
+    # neurons 2 and 3 their readout connection
+    net = _hand_network([2, 3, 1], [np.array([[1.0, 1.0], [1.0, 1.0], [0.01, 0.01]]), np.array([[10.0, 1e-3, 1e-3]])])
+    with pytest.warns(UserWarning) as record:
+        masks = prune_at_init(net, method="magnitude", density=5 / 9, prune_readout=True, seed=0)
+    assert masks[0].tolist() == [[1, 1], [1, 1], [0, 0]] and masks[1].tolist() == [[1, 0, 0]]
+    assert str(record[0].message) == ("pruning left parts of the network disconnected: 1 of 3 neurons of layer 1 "
+                                      "have no incoming connection; 2 of 3 neurons of layer 1 have no outgoing "
+                                      "connection")
+
+
+@pytest.mark.filterwarnings("ignore:pruning left parts of the network disconnected")
+def test_prune_at_init_grasp_keeps_the_smallest_scores(setup):
+    # the kept hidden weights are exactly the round(0.3 * 54) = 16 with the smallest signed GraSP scores
+    net, X, y = setup
+    scores = saliency(net, X, y, "grasp", loss="cross_entropy")
+    masks = prune_at_init(net, X, y, "grasp", 0.3, loss="cross_entropy", seed=0)
+    hidden = np.concatenate([s.ravel() for s in scores[:2]])
+    kept = np.concatenate([m.ravel() for m in masks[:2]]) == 1
+    assert kept.sum() == 16 and np.all(masks[2] == 1)
+    np.testing.assert_array_equal(np.flatnonzero(kept), np.sort(np.argsort(hidden)[:16]))
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None, 0.0])
+def test_prune_at_init_rejects_a_non_bool_prune_readout(setup, flag):
+    net, X, y = setup
+    with pytest.raises(ValueError, match=f"prune_readout must be True or False, got {flag!r}"):
+        prune_at_init(net, X, y, "magnitude", 0.2, prune_readout=flag)
+    assert len(prune_at_init(net, X, y, "magnitude", 1.0, prune_readout=np.bool_(True))) == 3
+
+
+def test_prune_at_init_rejects_bad_density_and_scope(setup):
+    net, X, y = setup
+    # checked before scoring: the iterated SynFlow schedule would otherwise report density ** (1/3)
+    with pytest.raises(ValueError, match=r"density must be a density in \(0, 1\], got 1.5"):
+        prune_at_init(net, method="synflow", density=1.5, iterations=3)
+    with pytest.raises(ValueError, match="scope"):
+        prune_at_init(net, method="magnitude", density=0.2, scope="row")
+    with pytest.raises(ValueError, match="prune_readout=True"):
+        prune_at_init(MLP([3, 2], seed=0), method="magnitude", density=0.5)
 
 
 def test_grasp_keeps_the_smallest_scores():

@@ -119,6 +119,7 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
     method = check_choice("method", method, METHODS)
     loss = check_choice("loss", loss, LOSSES)
     iterations = check_positive_int("iterations", iterations)
+    prune_readout = _check_flag("prune_readout", prune_readout)
     if iterations > 1 and method != "synflow":
         raise ValueError(f"iterations > 1 is for method='synflow' only, got iterations={iterations} with "
                          f"method={method!r}")
@@ -238,41 +239,61 @@ def prune_at_init(net: MLP, X=None, y=None, method: str = "snip", density: float
                   seed=None) -> list:
     r"""Score ``net`` with ``method`` and prune to ``density``, keeping the side :data:`KEEP` says.
 
+    The kept count is :math:`\mathrm{round}(\rho N)` (at least 1) of the :math:`N` weights pruned: those of
+    the hidden layers together (``scope="global"``, one threshold) or of each hidden layer
+    (``"layerwise"``); with ``prune_readout=True`` the readout layer is pruned like the others.
+
     Parameters
     ----------
     net : MLP
-    X, y, method, loss, iterations
-        As in :func:`saliency`.
+        The network at initialisation.
+    X, y : array_like, optional
+        The batch, for the data-dependent criteria (snip, grasp, grasp_magnitude); see :func:`saliency`.
+    method : str
+        One of :data:`METHODS`.
     density : float in (0, 1]
-        Fraction of the pruned layers' weights kept (all of them together for ``scope="global"``, each
-        one for ``"layerwise"``).
+        Fraction :math:`\rho` of the pruned layers' weights kept.
     scope : {"global", "layerwise"}
     prune_readout : bool
-        ``False`` (default): the readout layer is not pruned (the theory's dense readout): it takes no
-        part in the threshold and its mask is all ones. ``True``: it is pruned like the hidden layers.
+        ``False`` (default): the readout layer (the last score matrix) is not pruned, the theory's dense
+        readout: it takes no part in the threshold and its mask is all ones. ``True``: it is pruned like
+        the hidden layers (the behaviour of :func:`prune` on every layer's scores).
+    loss, iterations
+        As in :func:`saliency`.
     seed : None, int or Generator
         Random scores and tie-breaking.
 
     Returns
     -------
     list of ndarray (uint8)
-        One mask per layer, the readout's included. The weights are the network's own:
-        ``net.with_masks(masks)`` is the pruned network with its selected weights kept (see also
-        :func:`graphon_ops.pruning.prune_network`).
+        One mask per layer, shaped like its weights.
 
     Warns
     -----
     UserWarning
         When a layer keeps no weight, or neurons are left without any incoming (or, for hidden
-        neurons, outgoing) connection, with the counts.
+        neurons, outgoing) connection, with the counts, e.g. "layer 2 keeps 0 of 256 weights; 13 of 64
+        neurons of layer 1 have no incoming connection".
+
+    Notes
+    -----
+    The returned masks include the readout's (all ones unless ``prune_readout``). The kept weights are
+    the network's own, not re-drawn: ``net.with_masks(masks)`` is the pruned network with its selected
+    weights kept, whose second moments :func:`~graphon_ops.pruning.estimate_layer_graphons` measures and
+    :func:`~graphon_ops.pruning.limit_graphon` (``moment="second"``) predicts (docs/theory/pruning.rst);
+    :meth:`MLP.with_fresh_weights` re-draws them. :func:`~graphon_ops.pruning.prune_network` prunes and
+    labels the neurons in one call.
 
     Examples
     --------
     >>> net = MLP([4, 8, 1], seed=0)
-    >>> masks = prune_at_init(net, method="magnitude", density=0.25, seed=0)
-    >>> [int(m.sum()) for m in masks]
-    [8, 8]
+    >>> masks = prune_at_init(net, method="magnitude", density=0.5, seed=0)
+    >>> [int(m.sum()) for m in masks]  # round(0.5 * 32) hidden weights; the readout's 8 stay
+    [16, 8]
     """
+    density = check_density("density", density)
+    scope = check_choice("scope", scope, ("global", "layerwise"))
+    prune_readout = _check_flag("prune_readout", prune_readout)
     rng = as_generator(seed)
     scores = saliency(net, X, y, method, loss=loss, density=density, iterations=iterations, scope=scope,
                       prune_readout=prune_readout, seed=rng)
@@ -302,8 +323,7 @@ def masks_from_scores(scores, method, density, *, scope, prune_readout, seed) ->
     """:func:`prune_scores` without the warnings (for callers that emit them at their own stack level)."""
     method = check_choice("method", method, METHODS)
     scores = _as_score_list(scores)
-    if not isinstance(prune_readout, (bool, np.bool_)):
-        raise ValueError(f"prune_readout must be True or False, got {prune_readout!r}")
+    prune_readout = _check_flag("prune_readout", prune_readout)
     pruned = scores if prune_readout else scores[:-1]
     if not pruned:
         raise ValueError("a network without hidden layers has only its readout to prune: pass prune_readout=True")
@@ -318,17 +338,22 @@ def warn_disconnected(masks, stacklevel: int = 2) -> None:
     connections; ``stacklevel`` as in :func:`warnings.warn`, counted from the caller."""
     problems = []
     for l, mask in enumerate(masks, start=1):
-        kept = int(mask.sum())
-        if kept == 0:
+        if not mask.any():
             problems.append(f"layer {l} keeps 0 of {mask.size} weights")
-            continue
-        no_input = int(np.sum(mask.sum(axis=1) == 0))
-        if no_input:
-            problems.append(f"{no_input} of {mask.shape[0]} neurons of layer {l} have no incoming connection")
-        if l < len(masks):
-            no_output = int(np.sum(masks[l].sum(axis=0) == 0))
-            if no_output and masks[l].sum():
+        else:
+            no_input = int(np.sum(~mask.any(axis=1)))
+            if no_input:
+                problems.append(f"{no_input} of {mask.shape[0]} neurons of layer {l} have no incoming connection")
+        if l < len(masks) and masks[l].any():  # an empty next layer is reported as such
+            no_output = int(np.sum(~masks[l].any(axis=0)))
+            if no_output:
                 problems.append(f"{no_output} of {mask.shape[0]} neurons of layer {l} have no outgoing connection")
     if problems:
         warnings.warn("pruning left parts of the network disconnected: " + "; ".join(problems),
                       stacklevel=stacklevel + 1)
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -1,4 +1,5 @@
-r"""Factorised Saliency Model (FSM) limits of pruning masks, factor extraction, graphon estimation (docs/theory/pruning.rst).
+r"""Factorised Saliency Model (FSM) limits of pruning masks, factor extraction, graphon estimation
+(docs/theory/pruning.rst).
 
 Scores :math:`s_{ij} = |\theta_{ij}|\,a_i\,b_j` with :math:`\theta_{ij}` iid and factors that do not
 depend on :math:`\theta_{ij}`. Giving neuron :math:`i` the latent position of its factor's rank,
@@ -39,6 +40,12 @@ LIMIT_METHODS = ("random", "magnitude", "snip", "grasp_magnitude", "synflow", "f
 #: Gauss--Legendre nodes per piece used to solve for τ when a factor is a quantile function.
 DEFAULT_FACTOR_NODES = 64
 
+#: Iteration cap of the τ solves. A root of size 2^-k in the bracket [0, 1] costs brentq up to about k
+#: bisections plus ~50 for rtol=1e-15 (factor products of 1e-268: 920 iterations, measured); scipy's
+#: default cap of 100 fails for products below ~1e-20. 2200 covers the whole exponent range of doubles
+#: (tau is then limited by xtol=1e-300 only). Solves that converged under the default are unchanged.
+_SOLVER_ITERATIONS = 2200
+
 
 def _survival(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndarray]:
     """t -> P(|θ| > t) for the weight law."""
@@ -51,29 +58,43 @@ def _survival(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndar
 
 
 def _second_moment(weight_law, weight_scale: float) -> Callable[[np.ndarray], np.ndarray]:
-    r"""t -> :math:`E[\theta^2 1\{|\theta| > t\}] / E[\theta^2]` for the weight law.
+    r"""t -> :math:`S_2(t) = E[\theta^2 1\{|\theta| > t\}] / E[\theta^2]` for the weight law (0 at t = inf).
 
     Normal law: :math:`\int_s^\infty x^2 \phi(x)\,dx = s\phi(s) + 1 - \Phi(s)` (by parts), so with
     :math:`s = t/\sigma` the ratio is :math:`\operatorname{erfc}(s/\sqrt 2) + \sqrt{2/\pi}\,s e^{-s^2/2}`.
-    Other laws: ``expect`` of the frozen distribution over the two tails, once per distinct ``t``
-    (a quadrature each: slow on large grids)."""
+    Other laws: two ``expect`` quadratures (the two tails) per distinct ``t``, each value computed once
+    and remembered by the returned function."""
     if isinstance(weight_law, str):
         def normal(t):
             s = np.asarray(t, dtype=np.float64) / weight_scale
-            return np.minimum(scipy.special.erfc(s / np.sqrt(2.0)) + np.sqrt(2.0 / np.pi) * s * np.exp(-0.5 * s * s),
-                              1.0)
+            out = np.zeros(s.shape)
+            finite = np.isfinite(s)
+            x = s[finite]
+            out[finite] = np.minimum(
+                scipy.special.erfc(x / np.sqrt(2.0)) + np.sqrt(2.0 / np.pi) * x * np.exp(-0.5 * x * x), 1.0)
+            return out
         return normal
+    if not all(hasattr(weight_law, name) for name in ("mean", "var", "expect")):
+        raise ValueError(f"moment='second' needs a weight_law with mean, var and expect (a frozen scipy.stats "
+                         f"distribution), got {weight_law!r}")
     total = float(weight_law.var() + weight_law.mean() ** 2)
     if not np.isfinite(total) or total <= 0:
-        raise ValueError(f"moment='second' needs a weight_law with a finite, positive second moment, got "
-                         f"E[theta^2] = {total!r}")
+        raise ValueError(f"moment='second' needs a weight_law with a finite, positive second moment E[theta^2]; "
+                         f"this weight_law has E[theta^2] = {total!r}")
+    known = {}
+
+    def tail(s):
+        if s <= 0 or np.isinf(s):
+            return 1.0 if s <= 0 else 0.0
+        if s not in known:
+            kept = weight_law.expect(lambda x: x * x, lb=s) + weight_law.expect(lambda x: x * x, ub=-s)
+            known[s] = min(1.0, max(0.0, kept / total))
+        return known[s]
 
     def tails(t):
         t = np.asarray(t, dtype=np.float64)
         distinct, inverse = np.unique(t, return_inverse=True)
-        values = np.array([(weight_law.expect(lambda x: x * x, lb=s) + weight_law.expect(lambda x: x * x, ub=-s))
-                           / total if s > 0 else 1.0 for s in distinct])
-        return np.clip(values[inverse].reshape(t.shape), 0.0, 1.0)
+        return np.array([tail(float(s)) for s in distinct])[inverse].reshape(t.shape)
 
     return tails
 
@@ -128,21 +149,24 @@ def _factor(name: str, factor, rule: QuadratureRule | None) -> _Factor:
                    ordered)
 
 
-def _keep_probability(survival, tau, row_values, col_values):
-    """S(tau / (a b)) with broadcasting; 0 where a factor is 0 (also against an infinite one, a null set at
-    the ends of an unbounded quantile function), 1 where the product is infinite."""
+def _keep_probability(tail, tau, row_values, col_values):
+    """tail(tau / (a b)) with broadcasting; 0 where a factor is 0 (also against an infinite one, a null set at
+    the ends of an unbounded quantile function, and where a b underflows to 0), tail(0) = 1 where the product
+    is infinite."""
     row_values, col_values = np.broadcast_arrays(np.asarray(row_values, dtype=np.float64),
                                                  np.asarray(col_values, dtype=np.float64))
     positive = (row_values > 0) & (col_values > 0)
     out = np.zeros(row_values.shape)
-    out[positive] = survival(tau / (row_values[positive] * col_values[positive]))
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        product = row_values[positive] * col_values[positive]
+        out[positive] = tail(np.zeros(product.shape) if tau == 0 else tau / product)
     return out
 
 
 def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=None, weight_law="normal",
                   weight_scale: float = 1.0, rule: QuadratureRule | None = None, moment: str = "first") -> Graphon:
     r"""The FSM limit graphon of a criterion at density :math:`\rho` (module docstring): the connectivity
-    :math:`W` (``moment="first"``) or the kept weights' second moment :math:`M` (``"second"``).
+    graphon :math:`W` (``moment="first"``) or the weight graphon :math:`M` of the kept weights (``"second"``).
 
     Parameters
     ----------
@@ -151,50 +175,75 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
         (the threshold on the uniform scores). ``magnitude``: :math:`W \equiv \rho`,
         :math:`\tau = \sqrt 2\,\sigma\,\mathrm{erfc}^{-1}(\rho)` for the normal law.
     density : float in (0, 1]
+        The density :math:`\rho` of :math:`W` (the constraint that fixes :math:`\tau`, for either moment).
     row_factor, col_factor : callable or array_like
         A quantile function :math:`Q` on [0, 1] (vectorised, non-negative, non-decreasing), or samples of
         the factor (turned into their empirical quantile function). Two sample arrays give an exact
-        step graphon with one block per neuron.
+        step graphon with one block per neuron; otherwise the graphon is a callable one with the
+        quadrature breaks of the factors.
     weight_law : "normal" or a frozen scipy.stats distribution
-        Law of :math:`\theta`; ``"normal"`` is :math:`N(0, \sigma^2)` with :math:`\sigma` = ``weight_scale``.
-        Only the ratio :math:`\tau/\sigma` enters :math:`W`.
+        Law of the raw weights :math:`\theta`; ``"normal"`` is :math:`N(0, \sigma^2)` with :math:`\sigma` =
+        ``weight_scale``. Only the ratio :math:`\tau/\sigma` enters :math:`W` and :math:`M`.
+    weight_scale : float > 0
+        :math:`\sigma` of the normal law (ignored for a scipy.stats law, which carries its own scale).
     rule : QuadratureRule, optional
         Nodes on which a quantile-function factor is evaluated to solve for :math:`\tau` (default:
         Gauss--Legendre with :data:`DEFAULT_FACTOR_NODES` nodes).
     moment : {"first", "second"}
-        ``"first"``: :math:`W(u, v) = P(\text{kept})`. ``"second"``: the weight graphon of the KEPT weights,
-        :math:`M(u, v) = E[\theta^2 1\{\text{kept}\}] / E[\theta^2]` (values in [0, 1]; a network whose
-        weights are re-drawn after pruning has :math:`M = W`). With :math:`t = \tau / (Q_a(u) Q_b(v))`,
-        :math:`M = S_2(t)` where :math:`S_2(t) = E[\theta^2 1\{|\theta| > t\}]/E[\theta^2]`; for the
-        normal law :math:`S_2(t) = \operatorname{erfc}(s/\sqrt 2) + \sqrt{2/\pi}\,s\,e^{-s^2/2}`,
-        :math:`s = t/\sigma` (``docs/theory/pruning.rst``). Random pruning does not select on the
-        weights: :math:`M = W = \rho`. The threshold :math:`\tau` is the one of ``"first"``.
+        ``"first"``: :math:`W(u, v) = P(\text{kept})`. ``"second"``: the weight graphon of the KEPT weights
+        (the network's own weights that passed the criterion, not re-drawn ones),
+
+        .. math::
+
+            M(u, v) = \frac{E[\theta^2\,1\{\text{kept}\}]}{E[\theta^2]} = S_2(t(u, v)), \qquad
+            S_2(t) = \frac{E[\theta^2\,1\{|\theta| > t\}]}{E[\theta^2]}, \qquad
+            t(u, v) = \frac{\tau}{Q_a(u)\,Q_b(v)},
+
+        with :math:`M = 0` where :math:`Q_a Q_b = 0` and :math:`M = 1` where it is infinite, like
+        :math:`W = S(t)`, :math:`S(t) = P(|\theta| > t)`. For the normal law, with :math:`s = t/\sigma`,
+        :math:`S_2 = \operatorname{erfc}(s/\sqrt 2) + \sqrt{2/\pi}\,s\,e^{-s^2/2}` (docs/theory/pruning.rst).
+        :math:`M` lies in [0, 1] and :math:`M \ge W`, since :math:`E[\theta^2 \mid |\theta| > t]` increases
+        with :math:`t`; weights re-drawn after pruning would have :math:`M = W`. Random pruning does not
+        select on the weights: :math:`M = W = \rho`.
 
     Returns
     -------
     Graphon
-        ``metadata``: ``method``, ``density``, ``tau`` (solved with :func:`scipy.optimize.brentq`),
-        ``positive_mass`` :math:`P(Q_a Q_b > 0)` and ``density_residual`` (the solved density minus
-        :math:`\rho` on the rule used).
+        :math:`W` or :math:`M`, with ``metadata``: ``method``, ``density``, ``tau`` (solved with
+        :func:`scipy.optimize.brentq` on :math:`\int\!\!\int W = \rho`, the same for both moments),
+        ``positive_mass`` :math:`P(Q_a Q_b > 0)`, ``density_residual`` (the solved density minus
+        :math:`\rho` on the rule used) and ``moment``.
 
     Raises
     ------
     ValueError
         For :math:`\rho \ge P(Q_a Q_b > 0)` (other than :math:`\rho = 1` with positive factors): the limit
         then keeps every weight with a positive factor product and lets lower-order terms decide the
-        rest, so no FSM graphon has density :math:`\rho`.
+        rest, so no FSM graphon has density :math:`\rho`. For ``moment="second"`` with a ``weight_law``
+        whose :math:`E[\theta^2]` is not finite (Cauchy, Student t with 2 or fewer degrees of freedom).
+        For an unknown ``method``, ``moment`` or ``weight_law``, or a ``density`` outside (0, 1].
+
+    Notes
+    -----
+    The normal law uses the closed form. For a scipy.stats ``weight_law``, :math:`S_2` is computed with
+    the law's ``expect``: two adaptive quadratures (the tails :math:`\theta > t` and :math:`\theta < -t`,
+    at quad's default tolerance 1.5e-8) per distinct value of :math:`t`, each computed once and
+    remembered by the graphon. scipy's generic ``expect`` takes about 10 to 100 ms per value, so a step
+    graphon from :math:`n \times m` factor samples costs up to :math:`nm` of them at construction, and a
+    callable graphon one per new node pair of each grid it is evaluated on (its default
+    :math:`32 \times 32` density rule: 1024 values, a minute or more).
 
     Examples
     --------
     >>> W = limit_graphon("magnitude", 0.2)
-    >>> bool(abs(W.metadata["tau"] - np.sqrt(2) * scipy.special.erfcinv(0.2)) < 1e-12)
-    True
+    >>> print(f"{W.metadata['tau']:.8f}")  # sqrt(2) erfcinv(0.2)
+    1.28155157
     >>> W = limit_graphon("snip", 0.1, row_factor=lambda u: u, col_factor=lambda v: 1 + v)
-    >>> bool(abs(W.density() - 0.1) < 1e-6)
-    True
+    >>> print(f"{W.density():.6f}")
+    0.100000
 
     Magnitude pruning keeps the weights with :math:`|\theta| > \tau`, whose second moment is
-    :math:`\rho + \sqrt{2/\pi}\,\tau e^{-\tau^2/2}`:
+    :math:`\rho + \sqrt{2/\pi}\,\tau e^{-\tau^2/2}` (3.25 times that of re-drawn weights):
 
     >>> print(f"{limit_graphon('magnitude', 0.2, moment='second').values[0, 0]:.8f}")
     0.64982032
@@ -237,7 +286,8 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
         high = 1.0
         while mass(high) > density:
             high *= 2.0
-        tau = scipy.optimize.brentq(lambda t: mass(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15)
+        tau = scipy.optimize.brentq(lambda t: mass(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15,
+                                    maxiter=_SOLVER_ITERATIONS)
     metadata = {"method": method, "density": density, "tau": float(tau), "positive_mass": positive_mass,
                 "density_residual": mass(tau) - density, "moment": moment}
     tail = survival if moment == "first" else second_moment
@@ -261,7 +311,8 @@ def _magnitude_threshold(survival, density, weight_law, weight_scale):
     high = 1.0
     while survival(high) > density:
         high *= 2.0
-    return float(scipy.optimize.brentq(lambda t: survival(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15))
+    return float(scipy.optimize.brentq(lambda t: survival(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15,
+                                       maxiter=_SOLVER_ITERATIONS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,10 +416,16 @@ def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graph
     Parameters
     ----------
     mask : array_like, shape (n_out, n_in)
+        A 0/1 mask.
     blocks : int or (int, int)
         Number of row and column groups (at most ``n_out``, ``n_in``).
     row_order, col_order : array_like of int, optional
         Latent orders (e.g. :attr:`Factorisation.row_order`) replacing the degree sort.
+
+    Returns
+    -------
+    Graphon
+        The step graphon of the block means; ``metadata``: ``source``, ``blocks``.
 
     Warnings
     --------
@@ -389,7 +446,15 @@ def estimate_graphon(mask, blocks=8, *, row_order=None, col_order=None) -> Graph
 
 @dataclasses.dataclass(frozen=True)
 class LayerGraphons:
-    """Block estimates of one pruned layer: connectivity :math:`W` and weight graphon :math:`M`."""
+    r"""Block estimates of one pruned layer (:func:`estimate_layer_graphons`), step graphons on the same breaks.
+
+    Attributes
+    ----------
+    connectivity : Graphon
+        :math:`W`, the block means of the mask.
+    weights : Graphon
+        :math:`M`, the block means of the squared kept weights :math:`(m \odot \omega)^2`.
+    """
 
     connectivity: Graphon
     weights: Graphon
@@ -398,14 +463,46 @@ class LayerGraphons:
 def estimate_layer_graphons(mask, weights, blocks=8, *, row_order=None, col_order=None) -> LayerGraphons:
     r"""Block estimates of a pruned layer's connectivity graphon and the weight graphon of its KEPT weights.
 
-    :math:`W` = block means of the mask :math:`m`; :math:`M` = block means of :math:`(m \odot \omega)^2`
-    with :math:`\omega` the layer's RAW weights (:attr:`MLP.weights`, :math:`N(0, 1)` at initialisation),
-    over the same groups as :func:`estimate_graphon` (same ``blocks``, orders and warning about first
-    layers). Both are step graphons on the same breaks. For weights re-drawn after pruning, :math:`M`
-    would be :math:`W` in expectation. A block mean of :math:`(m \odot \omega)^2` above 1 (the raw
-    weights' second moment, which bounds :math:`M` when the labelling does not depend on the weights) is
-    sampling noise of a small block: it is clipped to 1, and ``weights.metadata`` records
-    ``clipped_blocks`` and ``largest_block_mean``.
+    Over the groups of :func:`estimate_graphon` (rows and columns in degree order, or the given orders,
+    split into ``blocks`` nearly equal groups :math:`I_r \times J_c`),
+
+    .. math::
+
+        W_{rc} = \frac{1}{|I_r|\,|J_c|} \sum_{i \in I_r,\, j \in J_c} m_{ij}, \qquad
+        M_{rc} = \frac{1}{|I_r|\,|J_c|} \sum_{i \in I_r,\, j \in J_c} m_{ij}\,\omega_{ij}^2,
+
+    the finite-width counterparts of :func:`limit_graphon` with ``moment="first"`` and ``"second"``
+    (docs/theory/pruning.rst). :math:`W` has the values and breaks of :func:`estimate_graphon` of the mask.
+
+    Parameters
+    ----------
+    mask : array_like, shape (n_out, n_in)
+        The layer's 0/1 mask.
+    weights : array_like, shape (n_out, n_in)
+        The layer's RAW weights :math:`\omega` (:attr:`MLP.weights`, :math:`N(0, 1)` entries at
+        initialisation, without the row scales), pruned positions included: only the kept ones
+        (:math:`m_{ij} = 1`) enter :math:`M`. Pass the network's own weights to describe the network that
+        pruning produces (kept weights); weights re-drawn after pruning would give :math:`M \approx W`.
+    blocks : int or (int, int)
+        Number of row and column groups (at most ``n_out``, ``n_in``).
+    row_order, col_order : array_like of int, optional
+        Latent orders replacing the degree sort, as in :func:`estimate_graphon`.
+
+    Returns
+    -------
+    LayerGraphons
+        ``connectivity`` (:math:`W`) and ``weights`` (:math:`M`), step graphons on the same breaks. A block
+        mean of :math:`M` above 1 (the raw weights' second moment, which bounds :math:`M` when the labelling
+        does not depend on the weights) is sampling noise of a small block: it is clipped to 1 (a graphon
+        takes values in [0, 1]), and ``weights.metadata`` records ``clipped_blocks`` and
+        ``largest_block_mean``.
+
+    Warnings
+    --------
+    The columns of a FIRST layer are input coordinates, and the Graphon-NTK reads :math:`W_1` and
+    :math:`M_1` at coordinate :math:`j`'s centre :math:`(j - 1/2)/d`: sorting the columns (by degree,
+    the default, or by a ``col_order``) reorders the input coordinates. For a first layer pass
+    ``col_order=numpy.arange(d)`` and ``blocks=(b, d)``.
 
     Examples
     --------
