@@ -13,6 +13,8 @@ Run by hand: ``python benchmarks/bench_ntk.py [--large]``; results go to ``bench
     reports its buffers to it) in a separate run.
 (c) The same with ``backend="gpu"`` when cupy sees a device.
 (d) ``--large``: N = 20000, depth 3, dense, with a 2 GiB working-set budget (tiled).
+(e) Kept weights: the stacks of (b) with weight graphons (one more product per stage, K_W @ F), against
+    the fresh-weight run and against the floor with three products per stage.
 Times are the best of a few runs after a warm-up call (numba compilation excluded).
 """
 
@@ -46,8 +48,9 @@ def plain_numpy_ntk(X, depth):
     return K, theta
 
 
-def gemm_floor(N, d, m, depth, repeat):
-    """The matrix products graphon_ntk performs, done by numpy on arrays of the same shapes."""
+def gemm_floor(N, d, m, depth, repeat, products_per_stage=2):
+    """The matrix products graphon_ntk performs, done by numpy on arrays of the same shapes
+    (``products_per_stage``: 2 with fresh weights, K @ F and K @ G; 3 with kept weights)."""
     pairs = N * (N + 1) // 2
     rng = np.random.default_rng(0)
     X = rng.standard_normal((N, d))
@@ -61,10 +64,10 @@ def gemm_floor(N, d, m, depth, repeat):
         for k in range(m):
             (X * coefficients[k]) @ X.T
         for K in [hidden] * (depth - 1):
-            np.matmul(K, work, out=out)
-            np.matmul(K, work, out=out)
-        readout @ work
-        readout @ work
+            for _ in range(products_per_stage):
+                np.matmul(K, work, out=out)
+        for _ in range(products_per_stage):
+            readout @ work
 
     return best_of(products, repeat)
 
@@ -107,6 +110,18 @@ def main(large: bool):
             t_floor = gemm_floor(N, d, m, 3, 2)
             peak = peak_memory(run) / 2 ** 20
             lines.append(f"{m:>5} {N:>6} {t_ours:>14.3f} {t_floor:>13.3f} {t_ours / t_floor:>6.2f} {peak:>9.0f}")
+
+    lines += ["", "(e) kept weights: the stacks of (b) with weight graphons, N = 2048",
+              f"{'m':>5} {'kept_s':>8} {'fresh_s':>8} {'kept/fresh':>10} {'floor3_s':>9} {'kept/floor3':>11}"]
+    X = rng.standard_normal((2048, d))
+    for m in (32, 64, 128):
+        stack = [Graphon.step(rng.random((m, m))) for _ in range(3)]
+        moments = [Graphon.step(0.9 * W.values) for W in stack]
+        t_kept = best_of(lambda: graphon_ntk(X, stack, weight_graphons=moments, first_layer="mean-field"), 2)
+        t_fresh = best_of(lambda: graphon_ntk(X, stack, first_layer="mean-field"), 2)
+        t_floor = gemm_floor(2048, d, m, 3, 2, products_per_stage=3)
+        lines.append(f"{m:>5} {t_kept:>8.3f} {t_fresh:>8.3f} {t_kept / t_fresh:>10.2f} {t_floor:>9.3f} "
+                     f"{t_kept / t_floor:>11.2f}")
 
     lines += ["", "(c) GPU"]
     if gpu_available():
