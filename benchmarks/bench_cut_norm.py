@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from graphon_ops.cutnorm import cut_norm, cut_norm_exact
+from timing import write_results
 
 
 def matrices(n, rng):
@@ -47,11 +48,7 @@ def main():
     lines.append("")
     lines.append(f"lower bound exact on {hits}/{draws} random Gaussian matrices up to 10 x 10 "
                  f"({100 * hits / draws:.1f}%)")
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "cut_norm.txt"), "w") as handle:
-        handle.write(text)
-    print(text, end="")
+    write_results("cut_norm", lines)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import numpy as np
 from graphon_ops import Graphon
 from graphon_ops._backend import gpu_available
 from graphon_ops.ntk import graphon_ntk
-from timing import best_of
+from timing import best_of, write_results
 
 
 def plain_numpy_ntk(X, depth):
@@ -151,11 +151,7 @@ def main(large: bool):
                   f"peak traced memory {peak / 2 ** 30:.2f} GiB (of which the two results "
                   f"{2 * 8 * N * N / 2 ** 30:.2f} GiB), finite: {bool(np.all(np.isfinite(result.ntk)))}"]
 
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "ntk.txt"), "w") as handle:
-        handle.write(text)
-    sys.stdout.write(text)
+    write_results("ntk", lines)
 
 
 if __name__ == "__main__":

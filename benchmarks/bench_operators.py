@@ -18,7 +18,7 @@ import platform
 import numpy as np
 
 import graphon_ops as go
-from timing import best_of
+from timing import best_of, write_results
 
 
 def main():
@@ -52,11 +52,7 @@ def main():
         t_numba = best_of(lambda: compiled.on_grid(x, x), 3)
         lines.append(f"{m:>6} {t_numpy:>18.4f} {t_numba:>17.4f} {t_numpy / t_numba:>8.2f}")
 
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "operators.txt"), "w") as fh:
-        fh.write(text + "\n")
+    write_results("operators", lines)
 
 
 if __name__ == "__main__":

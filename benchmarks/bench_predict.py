@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from graphon_ops.predict import gradient_descent_mse
+from timing import write_results
 
 
 def relu_ntk(X):
@@ -94,11 +95,7 @@ def main(n_train: int, n_test: int, repeat: int):
              + ", ".join(f"{v:.4g}" for v in loss),
              f"max |f_test(1e4) - f_test(inf)| = {np.abs(test[-1] - test_inf).max():.3g}, "
              f"max |f_train(inf) - Y| = {np.abs(train_inf - Y).max():.3g}"]
-    text = "\n".join(lines) + "\n"
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "predict.txt"), "w") as handle:
-        handle.write(text)
-    print(text, end="")
+    write_results("predict", lines)
 
 
 if __name__ == "__main__":
