@@ -30,6 +30,11 @@ def magnitude_second_moment(density):
     return density + np.sqrt(2.0 / np.pi) * tau * np.exp(-tau ** 2 / 2.0)
 
 
+#: A smooth first layer whose ratio M/W = 0.6 + 0.4 u depends on the node: (pattern, node) virtual nodes.
+SMOOTH_FIRST_LAYER = (Graphon.from_callable(lambda u, v: 0.2 + 0.6 * u * v),
+                      Graphon.from_callable(lambda u, v: (0.2 + 0.6 * u * v) * (0.6 + 0.4 * u)))
+
+
 @pytest.fixture
 def inputs(rng):
     return rng.standard_normal((6, 3))
@@ -69,8 +74,7 @@ def test_kept_weights_match_bruteforce(inputs, rng, normalization, first_layer, 
 def test_smooth_kept_weights_match_bruteforce_on_the_same_grid(rng):
     # Node-dependent ratios M/W in the first layer: the virtual nodes are (pattern, node) pairs.
     X = rng.standard_normal((4, 2))
-    W1 = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * u * v)
-    M1 = Graphon.from_callable(lambda u, v: (0.2 + 0.6 * u * v) * (0.6 + 0.4 * u))
+    W1, M1 = SMOOTH_FIRST_LAYER
     W2 = Graphon.from_callable(lambda u, v: 0.3 + 0.5 * v)
     M2 = Graphon.from_callable(lambda u, v: 0.9 * (0.3 + 0.5 * v))
     result = graphon_ntk(X, [W1, W2], weight_graphons=[M1, M2], sigma_b=0.2)
@@ -83,8 +87,7 @@ def test_smooth_kept_weights_match_bruteforce_on_the_same_grid(rng):
 
 def test_monte_carlo_kept_first_layer_within_standard_errors(rng):
     X = rng.standard_normal((4, 3))
-    W1 = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * u * v)
-    M1 = Graphon.from_callable(lambda u, v: (0.2 + 0.6 * u * v) * (0.6 + 0.4 * u))
+    W1, M1 = SMOOTH_FIRST_LAYER
     exact = graphon_ntk(X, [W1, 0.6], weight_graphons=[M1, 0.5], sigma_b=0.1)
     sampled = graphon_ntk(X, [W1, 0.6], weight_graphons=[M1, 0.5], sigma_b=0.1, max_patterns=4, n_samples=256,
                           seed=3)
