@@ -152,9 +152,15 @@ def _phi(z: np.ndarray) -> np.ndarray:
 
 
 class _Eigenbasis:
-    """Eigendecomposition of ``K + ridge * I`` and the functions of it the predictions need."""
+    """Eigendecomposition of ``K + ridge * I`` and the functions of it the predictions need.
 
-    def __init__(self, name: str, K: np.ndarray, ridge: float, normalization: int):
+    Time ``t`` is continuous (gradient flow) or, with ``discrete_time``, a whole number of gradient
+    steps of size ``learning_rate``: the per-eigenvalue factor is :math:`e^{-\\eta\\lambda t/N}` or
+    :math:`(1 - \\eta\\lambda/N)^t`.
+    """
+
+    def __init__(self, name: str, K: np.ndarray, ridge: float, normalization: int, learning_rate: float,
+                 discrete_time: bool = False):
         symmetric = K + K.T
         symmetric *= 0.5
         values, self.vectors = np.linalg.eigh(symmetric)
@@ -168,10 +174,19 @@ class _Eigenbasis:
         self.name = name
         self.ridge = ridge
         self.normalization = normalization
+        self.learning_rate = learning_rate
+        self.discrete_time = discrete_time
         largest, smallest = float(self.values[-1]), float(self.values[0])
         self.condition = largest / smallest if smallest > 0 else np.inf
         # numerical rank convention of numpy.linalg.matrix_rank: lambda_min <= n eps lambda_max is singular
         self.max_condition = 1.0 / (K.shape[0] * _EPS)
+        # u = eta lambda / N: the fraction of a residual component one step removes
+        self.rates = learning_rate * self.values / normalization
+        if discrete_time and not self.rates[-1] < 2.0:
+            raise ValueError(f"learning_rate={learning_rate!r} is too large for discrete_time=True: "
+                             f"learning_rate * lambda_max / N = {self.rates[-1]:.4g} >= 2, so gradient descent "
+                             f"diverges (steps converge for learning_rate < 2N/lambda_max = "
+                             f"{2.0 * normalization / largest:.4g})")
 
     def check_invertible(self) -> None:
         if not self.condition <= self.max_condition:
@@ -181,29 +196,63 @@ class _Eigenbasis:
                              f"predictions K^-1 (...) are not defined; pass diag_reg > 0 (e.g. diag_reg=1e-8, "
                              f"relative to the mean diagonal) or a finite t")
 
+    def check_times(self, times: np.ndarray) -> None:
+        finite = times[np.isfinite(times)]
+        if self.discrete_time and np.any(finite != np.round(finite)):
+            bad = finite[finite != np.round(finite)][0]
+            raise ValueError(f"t counts gradient steps when discrete_time=True and must hold whole numbers "
+                             f"(or np.inf), got {bad!r}")
+        if np.any(np.isinf(times)):
+            self.check_invertible()
+
     def project(self, r: np.ndarray) -> np.ndarray:
         """Coordinates ``V^T r`` of an ``(n, k)`` array."""
         return self.vectors.T @ r
 
-    def decay(self, scaled_t: np.ndarray) -> np.ndarray:
-        r"""``(T, n)`` values of :math:`e^{-\lambda s/N} - 1` (``expm1``), :math:`s = \eta t`."""
-        with np.errstate(over="ignore"):  # lambda s beyond 1e308: z = -inf, expm1 = -1 exactly
-            z = -np.outer(scaled_t / self.normalization, self.values)
-        return np.expm1(z)
+    def _log_factors(self) -> np.ndarray:
+        r"""Logarithm of the per-unit-time factor: :math:`-u` (flow) or :math:`\log(1 - u)` (steps, ``u < 1``)."""
+        if not self.discrete_time:
+            return -self.rates
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log1p(-self.rates)
 
-    def inverse_decay(self, scaled_t: np.ndarray) -> np.ndarray:
-        r"""``(T, n)`` values of :math:`(1 - e^{-\lambda s/N})/\lambda = (s/N)\,\varphi(-\lambda s/N)`;
-        rows with :math:`s = \infty` hold :math:`1/\lambda`."""
-        finite = np.isfinite(scaled_t)
-        s = np.where(finite, scaled_t, 0.0) / self.normalization                  # s / N, finite
-        with np.errstate(over="ignore"):                                           # x = inf is fine below
-            x = np.outer(s, self.values)                                           # lambda s / N >= 0
-        small = x <= 1.0
-        # x <= 1: (s/N) phi(-x), no cancellation and no division by a small lambda;
-        # x > 1 (so lambda > 0): -expm1(-x) / lambda, which is also right when x overflowed to inf
-        out = np.where(small, s[:, None] * _phi(-np.where(small, x, 0.0)), 0.0)
-        big = ~small
-        out[big] = -np.expm1(-x[big]) / np.broadcast_to(self.values, x.shape)[big]
+    def decay(self, t: np.ndarray) -> np.ndarray:
+        r"""``(T, n)`` values of the factor minus one, :math:`e^{-u t} - 1` or :math:`(1 - u)^t - 1`, for
+        finite ``t`` (computed by ``expm1``; steps with :math:`u \ge 1` flip sign and use the power)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # u t beyond 1e308: expm1(-inf) = -1 exactly
+            z = np.outer(t, self._log_factors())
+            out = np.expm1(z)
+        if self.discrete_time:
+            flipping = self.rates >= 1.0
+            out[:, flipping] = np.power(1.0 - self.rates[flipping], t[:, None]) - 1.0
+        return out
+
+    def inverse_decay(self, t: np.ndarray) -> np.ndarray:
+        r"""``(T, n)`` values of :math:`g = (1 - \text{factor}^t)/\lambda`; rows with :math:`t = \infty`
+        hold :math:`1/\lambda`.
+
+        With :math:`z = t \log(\text{factor}) \le 0` and :math:`\varphi(z) = \mathrm{expm1}(z)/z`,
+        :math:`g = (\eta t/N)\,\ell(u)\,\varphi(z)` where :math:`\ell(u) = 1` (flow) or
+        :math:`-\log(1-u)/u` (steps): no cancellation and no division by a small :math:`\lambda`, and
+        :math:`g = \eta t/N` at :math:`\lambda = 0`.
+        """
+        finite = np.isfinite(t)
+        tf = np.where(finite, t, 0.0)
+        log_factors = self._log_factors()
+        if self.discrete_time:
+            u = self.rates
+            ell = np.ones_like(u)
+            np.divide(-log_factors, u, out=ell, where=(u > 0) & (u < 1.0))
+        else:
+            ell = np.ones_like(self.rates)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = np.outer(tf, log_factors)                                          # <= 0, may be -inf
+        out = (tf * self.learning_rate / self.normalization)[:, None] * ell * _phi(np.where(np.isnan(z), 0.0, z))
+        huge = np.isinf(z)                                                         # eta lambda t / N overflowed
+        out[huge] = 1.0 / np.broadcast_to(self.values, z.shape)[huge]              # lambda > 0 there
+        if self.discrete_time:
+            flipping = self.rates >= 1.0                                           # lambda > 0 there
+            out[:, flipping] = (1.0 - np.power(1.0 - self.rates[flipping], tf[:, None])) / self.values[flipping]
         if not np.all(finite):
             self.check_invertible()
             out[~finite] = 1.0 / self.values
@@ -224,7 +273,8 @@ class _Eigenbasis:
 
 
 def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, diag_reg: float = 0.0,
-                         diag_reg_absolute_scale: bool = False, trace_axes=(-1,)) -> Callable:
+                         diag_reg_absolute_scale: bool = False, trace_axes=(-1,), *,
+                         discrete_time: bool = False) -> Callable:
     r"""Outputs of gradient flow on squared loss, in closed form, at any times (neural-tangents API).
 
     Parameters
@@ -244,6 +294,13 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
         ``True``: ``diag_reg`` is in absolute units.
     trace_axes : tuple
         Only ``(-1,)``: the kernel acts as :math:`K \otimes I` on the ``k`` output columns.
+    discrete_time : bool
+        ``False`` (default, as neural-tangents): gradient flow, ``t`` continuous. ``True``: ``t`` counts
+        full-batch gradient-descent steps :math:`\theta \leftarrow \theta - \eta\nabla L` (whole
+        numbers), and the factor :math:`e^{-\eta\lambda t/N}` becomes :math:`(1 - \eta\lambda/N)^t`
+        -- the exact outputs of the linearised network after ``t`` steps, to compare with a finite
+        network trained by :func:`graphon_ops.pruning.train_mse`. Needs
+        :math:`\eta\lambda_{\max}/N < 2` (otherwise the steps diverge: ``ValueError``).
 
     Returns
     -------
@@ -262,7 +319,10 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
        f_\mathrm{test}(t) = f_\mathrm{test}(0) - K_{*X} V \operatorname{diag}\big(g(\lambda, s)\big) V^\top r,
 
     with :math:`g(\lambda, s) = (1 - e^{-\lambda s/N})/\lambda = (s/N)\,\varphi(-\lambda s/N)`,
-    :math:`\varphi(z) = \mathrm{expm1}(z)/z`, :math:`\varphi(0) = 1`: finite at :math:`\lambda = 0`, so a
+    :math:`\varphi(z) = \mathrm{expm1}(z)/z`, :math:`\varphi(0) = 1` (with ``discrete_time``,
+    :math:`e^{-\lambda s/N}` is :math:`(1 - \eta\lambda/N)^t` and
+    :math:`g = (s/N)\,\ell\,\varphi(t\log(1 - \eta\lambda/N))`, :math:`\ell = -\log(1-u)/u`,
+    :math:`u = \eta\lambda/N`): finite at :math:`\lambda = 0`, so a
     singular :math:`K` gives finite predictions at every finite time (the null-space component of the
     training outputs stays where it started). Eigenvalues are clamped at 0 (rounding of a PSD matrix);
     clearly negative ones (below :math:`-10^{-8}\lambda_{\max}`) are refused.
@@ -310,7 +370,10 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
     K = _as_kernel("k_train_train", k_train_train, n)
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
-    basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, bool(diag_reg_absolute_scale)), Y.size)
+    if not isinstance(discrete_time, (bool, np.bool_)):
+        raise ValueError(f"discrete_time must be True or False, got {discrete_time!r}")
+    basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
+                        learning_rate, bool(discrete_time))
     del K
 
     def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
@@ -331,21 +394,20 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
         else:
             times = _as_times(t)
         t_shape = times.shape
-        scaled = times.reshape(-1) * learning_rate
-        infinite = np.isinf(scaled)
-        if np.any(infinite):
-            basis.check_invertible()
+        flat = times.reshape(-1)
+        infinite = np.isinf(flat)
+        basis.check_times(flat)
         coordinates = basis.project(residual)
         out = []
         if fx_train_0 is not None:
-            delta = basis.apply(basis.decay(np.where(infinite, 0.0, scaled)), coordinates)
+            delta = basis.apply(basis.decay(np.where(infinite, 0.0, flat)), coordinates)
             fx_train = f0 + delta.reshape(t_shape + Y.shape)
             if np.any(infinite):  # f_train(inf) = Y exactly (K + diag_reg I is invertible)
                 fx_train = np.array(fx_train)
                 fx_train.reshape((-1,) + Y.shape)[infinite] = Y
             out.append(fx_train)
         if fx_test_0 is not None:
-            weights = basis.apply(basis.inverse_decay(scaled), coordinates)          # (T, n, k)
+            weights = basis.apply(basis.inverse_decay(flat), coordinates)            # (T, n, k)
             T, _, k = weights.shape
             delta = Kt @ weights.transpose(1, 0, 2).reshape(n, T * k)                  # (m, T k)
             delta = delta.reshape(-1, T, k).transpose(1, 0, 2)
@@ -529,7 +591,8 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
     nngp = 0.5 * (nngp + nngp.T)
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
-    basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, bool(diag_reg_absolute_scale)), Y.size)
+    basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
+                        learning_rate)
     del Theta
     Y2 = Y.reshape(n, -1)
     coordinates = basis.project(Y2)                                                    # V^T Y
@@ -539,13 +602,12 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
         """Ensemble mean [and covariance] at time[s] ``t``; see :func:`gradient_descent_mse_ensemble`."""
         times = np.asarray(np.inf) if t is None else _as_times(t)
         t_shape = times.shape
-        scaled = times.reshape(-1) * learning_rate
-        infinite = np.isinf(scaled)
-        if np.any(infinite):
-            basis.check_invertible()
-        T, k = scaled.size, Y2.shape[1]
+        flat = times.reshape(-1)
+        infinite = np.isinf(flat)
+        basis.check_times(flat)
+        T, k = flat.size, Y2.shape[1]
         if ntk_test_train is None:                                                     # training points
-            decay = basis.decay(np.where(infinite, 0.0, scaled))                      # e^{-lambda s/N} - 1
+            decay = basis.decay(np.where(infinite, 0.0, flat))                        # e^{-lambda s/N} - 1
             decay[infinite] = -1.0
             mean = -basis.apply(decay, coordinates).reshape(t_shape + Y.shape)
             if nngp_test_test is None:
@@ -558,7 +620,7 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
             return Gaussian(mean, np.asarray(covs).reshape(t_shape + (n, n)))
         Kt = _as_cross_kernel("ntk_test_train", ntk_test_train, n)
         m = Kt.shape[0]
-        weights = basis.apply(basis.inverse_decay(scaled), coordinates)                # A(t) Y, (T, n, k)
+        weights = basis.apply(basis.inverse_decay(flat), coordinates)                # A(t) Y, (T, n, k)
         mean = Kt @ weights.transpose(1, 0, 2).reshape(n, T * k)
         mean = mean.reshape(m, T, k).transpose(1, 0, 2).reshape(t_shape + (m,) + Y.shape[1:])
         if nngp_test_test is None:
@@ -572,7 +634,7 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
             raise ValueError(f"nngp_test_test must have shape ({m}, {m}) to match ntk_test_train, got {Knn.shape}")
         P = Kt @ V                                                                     # Theta_*X V
         covs = []
-        for g in basis.inverse_decay(scaled):
+        for g in basis.inverse_decay(flat):
             U = (P * g) @ V.T                                                          # Theta_*X A(t)
             cross = U @ Kn.T
             c = Knn + U @ nngp @ U.T - cross - cross.T

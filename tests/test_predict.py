@@ -205,6 +205,63 @@ def test_matches_euler_integration(rng):
     np.testing.assert_allclose(test, 2 * b[1] - a[1], rtol=0, atol=1e-7)
 
 
+def gradient_steps(K, Kt, Y, f0, ft0, eta, steps):
+    """The linearised network's gradient steps, one by one: f <- f - (eta/N) K (f - Y)."""
+    N = Y.size
+    f, ft = f0.copy(), ft0.copy()
+    for _ in range(steps):
+        grad = (f - Y) * (eta / N)
+        f, ft = f - K @ grad, ft - Kt @ grad
+    return f, ft
+
+
+@pytest.mark.parametrize("rank", [6, 4])
+@pytest.mark.parametrize("top_rate", [0.3, 1.0, 1.7])  # eta lambda_max / N: monotone, exactly 1, oscillating
+def test_discrete_time_is_the_gradient_step_recursion(rng, rank, top_rate):
+    n, m = 6, 3
+    X = rng.standard_normal((n + m, rank))
+    K, Kt = X[:n] @ X[:n].T / rank, X[n:] @ X[:n].T / rank   # rank 4 of 6: the singular case
+    Y, f0, ft0 = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(m)
+    eta = top_rate * n / np.linalg.eigvalsh(K)[-1]
+    steps = [0, 1, 2, 7, 40]
+    train, test = gradient_descent_mse(K, Y, learning_rate=eta, discrete_time=True)(steps, f0, ft0, Kt)
+    assert np.all(np.isfinite(train)) and np.all(np.isfinite(test))
+    for i, k in enumerate(steps):
+        # the recursion accumulates k roundings of O(eps ||K|| |f|): 1e-12 is ~1e3 eps at k = 40
+        f, ft = gradient_steps(K, Kt, Y, f0, ft0, eta, k)
+        np.testing.assert_allclose(train[i], f, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(test[i], ft, rtol=0, atol=1e-12)
+
+
+def test_discrete_time_approaches_the_flow_for_small_steps(rng):
+    """k steps of size eta/k of the map equal the flow at time eta up to O(eta^2 lambda^2 / (N^2 k))."""
+    n, m = 5, 2
+    K, Kt, _ = joint_kernel(rng, n, m)
+    Y, f0, ft0 = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(m)
+    flow = gradient_descent_mse(K, Y, learning_rate=1.0)(3.0, f0, ft0, Kt)
+    gaps = []
+    for k in (100, 200):
+        steps = gradient_descent_mse(K, Y, learning_rate=3.0 / k, discrete_time=True)(k, f0, ft0, Kt)
+        gaps.append(max(np.abs(steps[0] - flow[0]).max(), np.abs(steps[1] - flow[1]).max()))
+    assert gaps[1] < 0.6 * gaps[0]          # first order in the step: halving it halves the gap
+    assert gaps[1] < 1e-2
+
+
+def test_discrete_time_infinite_time_and_refusals(rng):
+    K, Kt, _ = joint_kernel(rng, 5, 2)
+    Y = rng.standard_normal(5)
+    top = np.linalg.eigvalsh(K)[-1]
+    steps = gradient_descent_mse(K, Y, learning_rate=1.5 * 5 / top, discrete_time=True)
+    flow = gradient_descent_mse(K, Y, learning_rate=1.0)
+    np.testing.assert_allclose(steps(None, 0.0, 0.0, Kt)[1], flow(None, 0.0, 0.0, Kt)[1], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"whole numbers.*2\.5"):
+        steps(2.5, 0.0)
+    with pytest.raises(ValueError, match=r"learning_rate=.* too large .* >= 2"):
+        gradient_descent_mse(K, Y, learning_rate=2.01 * 5 / top, discrete_time=True)
+    with pytest.raises(ValueError, match="discrete_time must be True or False"):
+        gradient_descent_mse(K, Y, discrete_time="yes")
+
+
 # ---------------------------------------------------------------------------------------- (e) GP inference
 
 
