@@ -17,6 +17,7 @@ STUDIES = {
     "ntk_convergence": "Empirical NTK of sparse finite networks converges to the Graphon-NTK",
     "first_layer_regimes": "First-layer regimes at small input dimension: patterns vs mean-field",
     "kept_weights": "Networks pruned at initialisation keep their weights: the kept-weight Graphon-NTK",
+    "lazy_training": "Trained sparse networks follow the kernel prediction as the width grows",
     "path_density": "Path counts converge to path densities; the linear-network identity",
     "active_subspace": "Universal approximation on the active input coordinates",
     "alignment_topology": "Topology versus kernel alignment and generalisation bound",
