@@ -109,6 +109,12 @@ def _check_positive(name: str, value) -> float:
     return float(value)
 
 
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _check_diag_reg(diag_reg) -> float:
     if isinstance(diag_reg, bool) or not isinstance(diag_reg, numbers.Real) or not np.isfinite(diag_reg) \
             or diag_reg < 0:
@@ -370,10 +376,8 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
     K = _as_kernel("k_train_train", k_train_train, n)
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
-    if not isinstance(discrete_time, (bool, np.bool_)):
-        raise ValueError(f"discrete_time must be True or False, got {discrete_time!r}")
     basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
-                        learning_rate, bool(discrete_time))
+                        learning_rate, _check_flag("discrete_time", discrete_time))
     del K
 
     def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
@@ -528,7 +532,7 @@ def gp_inference(k_train_train, y_train, diag_reg: float = 0.0, diag_reg_absolut
 
 def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, learning_rate: float = 1.0,
                                   diag_reg: float = 0.0, diag_reg_absolute_scale: bool = False,
-                                  trace_axes=(-1,)) -> Callable:
+                                  trace_axes=(-1,), *, discrete_time: bool = False) -> Callable:
     r"""Mean and covariance, over random initialisations, of trained infinite-width network outputs.
 
     At initialisation the outputs of an infinitely wide network are a centred Gaussian process with
@@ -545,8 +549,10 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
         NNGP :math:`\mathcal K` on the training points (symmetric).
     y_train : array_like, shape (n,) or (n, k)
         Targets; :math:`N` = ``y_train.size``.
-    learning_rate, diag_reg, diag_reg_absolute_scale, trace_axes
-        As in :func:`gradient_descent_mse`; ``diag_reg`` regularises :math:`\Theta` only.
+    learning_rate, diag_reg, diag_reg_absolute_scale, trace_axes, discrete_time
+        As in :func:`gradient_descent_mse`; ``diag_reg`` regularises :math:`\Theta` only. With
+        ``discrete_time`` the ensemble is that of networks trained by ``t`` gradient steps: the formulas
+        below with :math:`e^{-\eta\Theta t/N}` replaced by :math:`(I - \eta\Theta/N)^t`.
 
     Returns
     -------
@@ -592,7 +598,7 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
     basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
-                        learning_rate)
+                        learning_rate, _check_flag("discrete_time", discrete_time))
     del Theta
     Y2 = Y.reshape(n, -1)
     coordinates = basis.project(Y2)                                                    # V^T Y

@@ -262,6 +262,30 @@ def test_discrete_time_infinite_time_and_refusals(rng):
         gradient_descent_mse(K, Y, discrete_time="yes")
 
 
+def test_ensemble_discrete_time_is_the_law_of_networks_after_t_steps(rng):
+    """Linear models f = Phi theta with f(0) = Psi z, z ~ N(0, I): the outputs after t steps are linear in
+    (z, Y), so their exact mean and covariance follow from the step recursion applied to Psi's columns."""
+    n, m, p = 5, 3, 7
+    Phi, Psi = rng.standard_normal((n + m, p)), rng.standard_normal((n + m, p))
+    ntk, nngp = Phi @ Phi.T / p, Psi @ Psi.T / p
+    Y = rng.standard_normal(n)
+    eta = 1.3 * n / np.linalg.eigvalsh(ntk[:n, :n])[-1]
+    steps = [0, 2, 9]
+    fn = gradient_descent_mse_ensemble(ntk[:n, :n], nngp[:n, :n], Y, eta, discrete_time=True)
+    got = fn(steps, ntk[n:, :n], nngp[n:, :n], nngp[n:, n:])
+    for i, k in enumerate(steps):
+        _, mean = gradient_steps(ntk[:n, :n], ntk[n:, :n], Y, np.zeros(n), np.zeros(m), eta, k)
+        response = np.empty((m, p))     # test outputs after k steps per unit of z_j, Y = 0 (N = n as for Y)
+        for j in range(p):
+            f, ft = Psi[:n, j] / np.sqrt(p), Psi[n:, j] / np.sqrt(p)
+            for _ in range(k):
+                grad = f * (eta / n)
+                f, ft = f - ntk[:n, :n] @ grad, ft - ntk[n:, :n] @ grad
+            response[:, j] = ft
+        np.testing.assert_allclose(got.mean[i], mean, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.covariance[i], response @ response.T, rtol=0, atol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------- (e) GP inference
 
 
