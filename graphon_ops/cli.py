@@ -210,6 +210,8 @@ def _write_report(out_dir: str, meta: dict, records: dict) -> None:
                   f"**Verdict: {_verdict(record)}**", ""]
         if record.get("table"):
             lines += [markdown_table(record["table"]), ""]
+        for title, rows in record.get("tables", {}).items():
+            lines += [f"**{title}**", "", markdown_table(rows), ""]
         lines += [f"![{figure}]({figure})" for figure in record.get("figures", [])]
         if record.get("error"):
             lines += ["```", record["error"], "```"]

@@ -3,7 +3,9 @@
 Every study module exposes ``run(quick: bool, seed: int, out_dir) -> dict`` returning a
 JSON-serialisable record with the keys ``claim`` (what the theory says), ``measured`` (the figures),
 ``criterion`` (the PASS/FAIL rule, stated before the run), ``passed`` (bool), ``table`` (list of row
-dicts) and ``figures`` (file names written under ``out_dir``). ``graphon-ops validate`` runs them all
+dicts), optionally ``tables`` (title -> list of row dicts, for parts whose columns differ),
+``negative_control`` (the planted wrong answer, see below) and ``figures`` (file names written under
+``out_dir``). ``graphon-ops validate`` runs them all
 and writes ``report.md`` and ``results.json``; each module also runs alone
 (``python validation/<name>.py``).
 """
@@ -18,6 +20,7 @@ STUDIES = {
     "first_layer_regimes": "First-layer regimes at small input dimension: patterns vs mean-field",
     "kept_weights": "Networks pruned at initialisation keep their weights: the kept-weight Graphon-NTK",
     "lazy_training": "Trained sparse networks follow the kernel prediction as the width grows",
+    "generalization": "Which kernel quantity explains the test error of trained sparse networks",
     "path_density": "Path counts converge to path densities; the linear-network identity",
     "active_subspace": "Universal approximation on the active input coordinates",
     "alignment_topology": "Topology versus kernel alignment and generalisation bound",
