@@ -22,6 +22,6 @@ STUDIES = {
     "lazy_training": "Trained sparse networks follow the kernel prediction as the width grows",
     "generalization": "Which kernel quantity explains the test error of trained sparse networks",
     "path_density": "Path counts converge to path densities; the linear-network identity",
-    "active_subspace": "Universal approximation on the active input coordinates",
+    "universal_approximation": "Universal approximation on the active coordinates: the condition alpha n p^k",
     "alignment_topology": "Topology versus kernel alignment and generalisation bound",
 }
