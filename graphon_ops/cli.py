@@ -154,6 +154,34 @@ _STUDY_EXTRAS = ("matplotlib", "sklearn", "tqdm")
 _INSTALL_HINT = "python -m pip install 'graphon_ops[validation]'"
 
 
+#: Terms the report uses, in the order a reader meets them.
+_GLOSSARY = (
+    ("graphon W(u, v)", "the limit of a layer's 0/1 mask seen as a step function on [0, 1]^2: the probability "
+                        "that output neuron u keeps its connection to input v; rho is its density (mean)"),
+    ("weight graphon M", "the limit second moment E[theta^2 1{kept}] of the weights pruning keeps; M = W when "
+                         "the weights are re-drawn (fresh) after pruning"),
+    ("kept / fresh weights", "kept: the network pruning really produces, with the weights that passed the "
+                             "criterion; fresh: the same masks with weights drawn again"),
+    ("cut norm", "max over sets S, T of |integral over S x T of (W1 - W2)|: the distance in which masks converge"),
+    ("FSM (Factorised Saliency Model)", "a criterion's score of weight (i, j) modelled as a row factor times a "
+                                        "column factor times |theta|; its limit keeps a weight when the score "
+                                        "exceeds a threshold tau, solved so that the density is rho"),
+    ("NNGP, NTK", "the infinite-width kernels: the covariance of the outputs at initialisation, and the tangent "
+                  "kernel J J^T that drives gradient descent; Graphon-NTK: the NTK of a sparse network's limit"),
+    ("patterns / mean-field", "the two first-layer limits at fixed input dimension d: averaging over which "
+                              "inputs each neuron reads (exact), or replacing the pattern by its mean (exact only "
+                              "as d grows)"),
+    ("J", "in the data studies, the set of input coordinates that carry the target"),
+    ("f0", "a network's output at initialisation; training keeps the part of it that the kernel does not fit"),
+    ("c = alpha n p^k", "the expected number of hidden neurons connected to all k active coordinates"),
+    ("z, t", "a mean difference divided by its standard error over independent networks; large |z| means a real "
+             "difference"),
+    ("SE", "standard error of a mean over independent seeds or networks"),
+    ("negative control", "a planted wrong answer run through the study's own criterion; the verdict PASS needs "
+                         "it rejected"),
+)
+
+
 def _verdict(record: dict) -> str:
     """PASS needs the claim's criterion met and, where the study plants a wrong answer, that answer rejected."""
     if record.get("skipped"):
@@ -192,6 +220,7 @@ def _write_report(out_dir: str, meta: dict, records: dict) -> None:
     for name, record in records.items():
         lines.append(f"| [{name}](#{name.replace('_', '-')}) | {_verdict(record)} | "
                      f"{meta['study_times_s'][name]:.1f} |")
+    lines += ["", "## Glossary", ""] + [f"- **{term}**: {meaning}" for term, meaning in _GLOSSARY]
     for name, record in records.items():
         if record.get("skipped"):
             lines += ["", f"## {name}", "", f"*{STUDIES.get(name, name)}*", "",
