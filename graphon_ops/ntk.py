@@ -178,9 +178,10 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     seed : None, int or Generator
         Monte Carlo first layer only.
     memory_budget : int, optional
-        Working-set budget in bytes (default ``options().memory_budget_bytes``). The two result arrays
-        are not counted; the pair tiles are sized to fit, and a budget too small for one tile is
-        refused with the amount needed.
+        Memory budget in bytes (default ``options().memory_budget_bytes``) for the results -- the two
+        :math:`N \times N_2` float64 arrays, nine with the Monte Carlo accumulators -- and the working set
+        of the pair tiles, which are sized to fit in what the results leave. A call that cannot fit is
+        refused before anything large is allocated, with the amount needed.
 
     Returns
     -------
@@ -264,8 +265,17 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     xp = get_array_module(backend)
     kernels = _kernel_module(backend)
     maps = _select_maps(activation, kernels, hermite_order, closed_form)
-    plan = _plan_tiles(X.shape[0], None if X2 is None else X2.shape[0], d, realisations, hidden, readout,
-                       budget)
+    n_rows, n_cols = X.shape[0], X.shape[0] if X2 is None else X2.shape[0]
+    # the results count in the budget: NNGP and NTK, plus for Monte Carlo the running means' batch,
+    # squared deviations, standard errors and one temporary of their computation
+    n_results = 2 if len(realisations) == 1 else 9
+    result_bytes = 8 * n_results * n_rows * n_cols
+    check_memory(f"graphon_ntk's results ({n_results} arrays of {n_rows} x {n_cols} float64: the NNGP and NTK"
+                 + ("" if n_results == 2 else ", the Monte Carlo batch, accumulators and standard errors")
+                 + "; to hold less at once, compute row blocks graphon_ntk(X[i:j], ..., X2=X))", result_bytes,
+                 budget)
+    plan = _plan_tiles(n_rows, None if X2 is None else n_cols, d, realisations, hidden, readout,
+                       budget - result_bytes)
     # Monte Carlo batches: running mean and sum of squared deviations (Welford), so that memory stays at
     # four result-sized arrays whatever the number of batches.
     nngp = ntk = nngp_squares = ntk_squares = None

@@ -271,6 +271,27 @@ def test_tiling_matches_untiled(inputs, rng):
     assert relative_error(pair_tiled.ntk, pair_whole.ntk[:40, 40:]) < ROUNDING
 
 
+def test_results_count_in_the_memory_budget_and_are_refused_before_allocation(rng, monkeypatch):
+    """N = 30000 needs 2 x 8 N^2 = 14.4 GB for the NNGP and NTK alone: refused with that figure, before any
+    result-sized allocation (numpy.empty/zeros are watched)."""
+    X = rng.standard_normal((30000, 3))
+    import graphon_ops.ntk as ntk_module
+    allocations = []
+    real_zeros = np.zeros
+    monkeypatch.setattr(ntk_module.np, "zeros", lambda shape, *a, **k: allocations.append(shape) or
+                        real_zeros(shape, *a, **k))
+    with pytest.raises(ValueError, match=r"results \(2 arrays of 30000 x 30000 float64.*13\.4 GiB"):
+        graphon_ntk(X, [0.5, 0.5], memory_budget=8 * 10**9)
+    assert all(np.prod(shape) < 30000 ** 2 for shape in allocations)
+    # the budget is shared: what the results leave sizes the tiles
+    small = rng.standard_normal((60, 3))
+    results = 2 * 8 * 60 * 60
+    assert graphon_ntk(small, [0.5, 0.5], memory_budget=results + 60_000).n_tiles > \
+        graphon_ntk(small, [0.5, 0.5], memory_budget=10 * results + 60_000).n_tiles
+    with pytest.raises(ValueError, match="Monte Carlo batch, accumulators"):   # nine arrays with Monte Carlo
+        graphon_ntk(small, [np.full((1, 20), 0.5), 0.5], max_patterns=2, memory_budget=8 * results // 2)
+
+
 def test_no_nan_at_extreme_correlations_zero_degree_and_depth(rng):
     x = rng.standard_normal(5)
     X = np.stack([x, x, -x, 2 * x, np.zeros(5)])
