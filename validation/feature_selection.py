@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphon_ops.pruning import MLP, KEEP, limit_graphon, prune, saliency
-from graphon_ops.validation._common import main, markdown_table, new_figure, result, save_figure
+from graphon_ops.validation._common import main, new_figure, result, save_figure
 
 
 def falls_with_m(uninformative) -> bool:
@@ -83,11 +83,6 @@ def digits_degrees(seed: int, density: float = 0.1) -> list[dict]:
     return rows
 
 
-def _same_keys(rows: list[dict]) -> list[dict]:
-    keys = list(dict.fromkeys(key for row in rows for key in row))
-    return [{key: row.get(key, "n/a") for key in keys} for row in rows]
-
-
 def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> dict:
     rng = np.random.default_rng(seed)
     repeats = 4 if quick else 16
@@ -99,49 +94,58 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
         for m in batches:
             stats = averaged(repeats, d=20, k=5, density=0.2, batch=m, readout=readout, rng=rng)
             by_readout[readout].append(stats["uninformative"])
-            table.append({"study": "batch", "readout": readout, "d": 20, "k": 5, "rho": 0.2, "m": m, **stats})
+            table.append({"pruning": "SNIP", "readout": readout, "d": 20, "k": 5, "rho": 0.2, "m": m, **stats})
     # negative control: Random pruning (which cannot select features) through the same criterion
     planted = []
     for m in batches:
         stats = averaged(repeats, d=20, k=5, density=0.2, batch=m, readout="antisymmetric", rng=rng, method="random")
         planted.append(stats["uninformative"])
-        table.append({"study": "batch, Random (planted)", "readout": "antisymmetric", "d": 20, "k": 5, "rho": 0.2,
+        table.append({"pruning": "Random (planted)", "readout": "antisymmetric", "d": 20, "k": 5, "rho": 0.2,
                       "m": m, **stats})
-    surplus = []
+    surplus, surplus_rows = [], []
     for density in (0.1, 0.2, 0.3, 0.5):
         stats = averaged(repeats, d=20, k=5, density=density, batch=4096, readout="antisymmetric", rng=rng)
         forced = max(0.0, (density * 20 - 5) / 15)
         surplus.append((stats["uninformative"], forced))
-        table.append({"study": "rho d / k", "readout": "antisymmetric", "d": 20, "k": 5, "rho": density, "m": 4096,
-                      **stats, "forced_minimum": forced})
+        surplus_rows.append({"readout": "antisymmetric", "d": 20, "k": 5, "rho": density, "m": 4096,
+                             **stats, "forced minimum (rho d - k)/(d - k)": forced})
     # Random readout, growing d. The initialisation part of b_j, mean(f0 x_j), is ~ N(0, 1)/(2 sqrt d) (Stein's
     # lemma), the label part of an informative column 1/sqrt(k): with k = d/4 their ratio is fixed (the floor
     # stays), with k fixed it falls like sqrt(k/d) (the floor, as a fraction of rho, falls).
     dims = [20, 40, 80] if quick else [20, 40, 80, 160, 320]
     floors = {"k = d/4": [], "k = 5": []}
+    floor_rows = []
     for d in dims:
         for scaling, k, density in (("k = d/4", d // 4, 0.1), ("k = 5", 5, 2.0 / d)):
             stats = averaged(repeats, d=d, k=k, density=density, batch=4096, readout="random", rng=rng)
             floors[scaling].append(stats["uninformative"] / density)
-            table.append({"study": f"d, {scaling}", "readout": "random", "d": d, "k": k, "rho": density, "m": 4096,
-                          **stats, "uninformative/rho": stats["uninformative"] / density})
-    digits = digits_degrees(seed)
+            floor_rows.append({"scaling": scaling, "readout": "random", "d": d, "k": k, "rho": density, "m": 4096,
+                               **stats, "uninformative/rho": stats["uninformative"] / density})
+    try:
+        digits = digits_degrees(seed)
+    except ImportError:  # the finished parts stand; only the digits part needs scikit-learn
+        digits = None
     # the decoupled factors are accurate when f0 = 0; with a random readout f0 correlates with phi'(z_i)
-    profile_ratio = max(r["error_over_noise"] for r in table
-                        if r["readout"] == "antisymmetric" and not r["study"].endswith("(planted)"))
+    profile_ratio = max(r["error_over_noise"] for r in table + surplus_rows
+                        if r["readout"] == "antisymmetric" and r.get("pruning", "SNIP") == "SNIP")
 
     zero_readout = by_readout["antisymmetric"]
-    digits_by = {r["criterion"]: r for r in digits}
     checks = {
-        "f0=0 degree falls with m": falls_with_m(zero_readout),
-        "random readout floor above f0=0": by_readout["random"][-1] > zero_readout[-1],
-        "surplus forced when rho d >= k": all(u >= forced - 0.02 for u, forced in surplus),
-        "FSM profile (f0 = 0) within 3x binomial noise": profile_ratio < 3.0,
-        "digits SNIP/GraSP zero pixels pruned": all(digits_by[c]["degree_zero_pixels"] == 0.0
-                                                    for c in ("snip", "grasp", "grasp_magnitude")),
-        "digits Random/Magnitude keep zero pixels": all(digits_by[c]["degree_zero_pixels"] > 0
-                                                        for c in ("random", "magnitude")),
+        "with f0 = 0 the uninformative degree falls with m (at the largest batch below a third of its value at the "
+        "smallest, and below 0.03)": falls_with_m(zero_readout),
+        "with a random readout the uninformative degree at the largest batch stays above the f0 = 0 one (a floor)":
+            by_readout["random"][-1] > zero_readout[-1],
+        "where rho d >= k the uninformative degree is at least (rho d - k)/(d - k) - 0.02 (the density constraint "
+        "forces it)": all(u >= forced - 0.02 for u, forced in surplus),
+        "the FSM predicts the column degrees (f0 = 0): mean |degree - prediction| below 3 times the binomial "
+        "noise of a column mean": profile_ratio < 3.0,
     }
+    if digits is not None:
+        digits_by = {r["criterion"]: r for r in digits}
+        checks["on digits SNIP and both GraSP variants give the always-zero pixels degree exactly 0"] = all(
+            digits_by[c]["degree_zero_pixels"] == 0.0 for c in ("snip", "grasp", "grasp_magnitude"))
+        checks["on digits Random and Magnitude keep connections to them (degree > 0)"] = all(
+            digits_by[c]["degree_zero_pixels"] > 0 for c in ("random", "magnitude"))
     figures = []
     try:
         fig, axes = new_figure(2)
@@ -168,18 +172,23 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
                 + "; ".join(f"{scaling}: {', '.join(f'{v:.3f}' for v in values)}" for scaling, values in floors.items())
                 + f"; Random pruning (planted), same setting: {', '.join(f'{v:.3f}' for v in planted)}"
                 + f"; FSM profile error / binomial noise (f0 = 0) <= "
-                f"{profile_ratio:.2f}; digits zero-pixel degree: "
-                + ", ".join(f"{r['criterion']} {r['degree_zero_pixels']:.3f}" for r in digits))
+                f"{profile_ratio:.2f}; "
+                + ("digits part skipped: it needs scikit-learn (python -m pip install 'graphon_ops[validation]')"
+                   if digits is None else "digits zero-pixel degree: "
+                   + ", ".join(f"{r['criterion']} {r['degree_zero_pixels']:.3f}" for r in digits)))
     return result(
         claim="SNIP's first-layer mask follows the FSM of the measured factors; uninformative inputs lose their "
               "connections as m grows when f0 = 0 and rho < k/d (a floor with a random readout; its dependence on d is "
               "reported); "
               "on digits SNIP and GraSP disconnect always-zero pixels, Random and Magnitude do not.",
         measured=measured,
-        criterion="; ".join(checks) + " (each as in validation/feature_selection.py)",
-        passed=all(checks.values()), table=_same_keys(table + [{"study": "digits", **r} for r in digits]),
+        criterion="; ".join(checks) + ". Each check is reported separately; the study passes when all hold.",
+        passed=all(checks.values()), table=table,
+        tables={"Forced surplus: uninformative degree against the density constraint (batch 4096)": surplus_rows,
+                "Random readout: the floor against the input dimension d": floor_rows,
+                **({} if digits is None else {"Digits: first-layer degree of the always-zero pixels": digits})},
         figures=figures,
-        checks={name: bool(ok) for name, ok in checks.items()}, digits_markdown=markdown_table(digits),
+        checks={name: bool(ok) for name, ok in checks.items()},
         negative_control={"what": "Random pruning (f0 = 0, d = 20, k = 5, rho = 0.2, same batches) through the same "
                                   "'uninformative degree falls towards 0 with m' criterion",
                           "measured": {f"uninformative degree, m = {m}": v for m, v in zip(batches, planted)},
