@@ -272,7 +272,8 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     result_bytes = 8 * n_results * n_rows * n_cols
     check_memory(f"graphon_ntk's results ({n_results} arrays of {n_rows} x {n_cols} float64: the NNGP and NTK"
                  + ("" if n_results == 2 else ", the Monte Carlo batch, accumulators and standard errors")
-                 + "; to hold less at once, compute row blocks graphon_ntk(X[i:j], ..., X2=X))", result_bytes,
+                 + "; compute it out of core with graphon_ops.distributed.graphon_ntk(X, graphons, "
+                   "block_size=4096, ...).to_zarr(path), or in row blocks graphon_ntk(X[i:j], ..., X2=X))", result_bytes,
                  budget)
     plan = _plan_tiles(n_rows, None if X2 is None else n_cols, d, realisations, hidden, readout,
                        budget - result_bytes)
