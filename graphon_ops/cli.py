@@ -294,13 +294,55 @@ def _validate(args) -> int:
 def _ntk(args) -> int:
     X = load_array(args.data, ndim=2).astype(np.float64)
     graphons = [parse_graphon(spec) for spec in args.graphon]
+    options = dict(activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b,
+                   first_layer=args.first_layer, normalization=args.normalization, backend=args.backend)
+    if args.out is not None:
+        if args.ntk_out is not None or args.nngp_out is not None:
+            raise CommandError("--out (a zarr store for both kernels) and --ntk-out/--nngp-out (.npy files) "
+                               "exclude each other")
+        return _ntk_out_of_core(X, graphons, options, args)
+    for flag in ("block_size", "scheduler"):
+        if getattr(args, flag) is not None:
+            raise CommandError(f"--{flag.replace('_', '-')} applies to the out-of-core route: pass --out STORE.zarr")
     from .ntk import graphon_ntk
 
-    result = graphon_ntk(X, graphons, activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b,
-                         first_layer=args.first_layer, normalization=args.normalization, backend=args.backend)
-    np.save(args.ntk_out, result.ntk)
-    np.save(args.nngp_out, result.nngp)
-    print(f"NTK ({result.ntk.shape[0]} x {result.ntk.shape[1]}) -> {args.ntk_out}; NNGP -> {args.nngp_out}")
+    ntk_out = args.ntk_out or "ntk.npy"
+    nngp_out = args.nngp_out or os.path.join(os.path.dirname(ntk_out), "nngp.npy")
+    result = graphon_ntk(X, graphons, **options)
+    np.save(ntk_out, result.ntk)
+    np.save(nngp_out, result.nngp)
+    print(f"NTK ({result.ntk.shape[0]} x {result.ntk.shape[1]}) -> {ntk_out}; NNGP -> {nngp_out}")
+    return 0
+
+
+def _ntk_out_of_core(X, graphons, options: dict, args) -> int:
+    """Both kernels block by block into a zarr store, on a local Dask scheduler or a distributed one."""
+    import contextlib
+
+    from .distributed import graphon_ntk
+
+    block_size = 4096 if args.block_size is None else args.block_size
+    if block_size < 1:
+        raise CommandError(f"--block-size must be at least 1, got {block_size}")
+    scheduler = args.scheduler or "threads"
+    if os.path.exists(args.out) and not args.overwrite:
+        raise CommandError(f"--out: {args.out} already exists; pass --overwrite to replace it")
+    lazy = graphon_ntk(X, graphons, block_size=block_size, **options)
+    if scheduler in ("threads", "processes", "synchronous"):
+        from dask.diagnostics import ProgressBar
+
+        with contextlib.nullcontext() if args.no_progress else ProgressBar():
+            lazy.to_zarr(args.out, overwrite=args.overwrite, scheduler=scheduler)
+    else:
+        from distributed import Client, progress
+
+        with Client(scheduler) as client:
+            futures = client.compute(lazy.to_zarr(args.out, overwrite=args.overwrite, compute=False))
+            if not args.no_progress:
+                progress(futures)
+            client.gather(futures)
+    n = lazy.ntk.shape
+    print(f"NTK and NNGP ({n[0]} x {n[1]}, blocks of {block_size}) -> {args.out} (zarr arrays 'ntk', 'nngp')")
     return 0
 
 
@@ -368,8 +410,18 @@ def _parser() -> argparse.ArgumentParser:
     ntk.add_argument("--first-layer", choices=["patterns", "mean-field"], default="patterns")
     ntk.add_argument("--normalization", choices=["none", "density", "degree"], default="none")
     ntk.add_argument("--backend", choices=["cpu", "gpu", "auto"], default="cpu")
-    ntk.add_argument("--ntk-out", default="ntk.npy", metavar="FILE")
-    ntk.add_argument("--nngp-out", default="nngp.npy", metavar="FILE")
+    ntk.add_argument("--ntk-out", metavar="FILE", help="in-memory route: the NTK as .npy (default: ntk.npy)")
+    ntk.add_argument("--nngp-out", metavar="FILE",
+                     help="in-memory route: the NNGP as .npy (default: nngp.npy beside --ntk-out)")
+    ntk.add_argument("--out", metavar="STORE.zarr",
+                     help="out-of-core route: both kernels block by block into this zarr store with Dask (needs "
+                          "the extra: pip install 'graphon_ops[distributed]')")
+    ntk.add_argument("--block-size", type=int, metavar="B", help="out-of-core blocks of B x B pairs (default: 4096)")
+    ntk.add_argument("--scheduler", metavar="ADDRESS",
+                     help="out-of-core: 'threads' (default), 'processes', 'synchronous', or the address of a "
+                          "dask.distributed scheduler such as tcp://host:8786")
+    ntk.add_argument("--overwrite", action="store_true", help="out-of-core: replace an existing store")
+    ntk.add_argument("--no-progress", action="store_true", help="no progress bar")
     ntk.set_defaults(handler=_ntk)
 
     spec = sub.add_parser("spectrum", help="eigenvalues (or singular values) of a graphon's operator",
@@ -399,5 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (CommandError, ValueError) as exc:
+        print(f"graphon-ops {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional extra that is not installed: say which and how
+        if "pip install" not in str(exc):
+            raise
         print(f"graphon-ops {args.command}: error: {exc}", file=sys.stderr)
         return 2

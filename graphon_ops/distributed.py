@@ -93,12 +93,13 @@ class DistributedNTKResult:
         dask = _require("dask")
         return dask.compute(self.nngp, self.ntk, **compute_options)
 
-    def to_zarr(self, path, *, overwrite: bool = False, **compute_options) -> None:
+    def to_zarr(self, path, *, overwrite: bool = False, compute: bool = True, **compute_options):
         """Write both kernels to the zarr group ``path`` (arrays ``nngp`` and ``ntk``, chunks of
         ``block_size`` squared, the metadata as group attributes), block by block, without gathering them.
 
         ``overwrite=False`` refuses an existing path (``FileExistsError``), so a finished result is never
-        clobbered by mistake.
+        clobbered by mistake. ``compute=False`` creates the store and returns the two lazy writes (e.g. for
+        ``distributed.Client.compute`` with a progress bar) instead of running them.
         """
         dask = _require("dask")
         da = _require("dask.array")
@@ -110,7 +111,10 @@ class DistributedNTKResult:
                             for key, value in {**self.metadata, "block_size": self.block_size}.items()})
         writes = [da.to_zarr(array, str(path), component=name, overwrite=True, compute=False)
                   for name, array in (("nngp", self.nngp), ("ntk", self.ntk))]
+        if not compute:
+            return writes
         dask.compute(*writes, **compute_options)
+        return None
 
 
 def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) -> DistributedNTKResult:

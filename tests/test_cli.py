@@ -78,3 +78,30 @@ def test_help_is_complete(capsys):
         assert info.value.code == 0
     out = capsys.readouterr().out
     assert "--only" in out and "--graphon" in out and "--mask" in out
+
+
+def test_ntk_out_of_core_route_writes_zarr_and_guards_the_store(tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    pytest.importorskip("dask.array")
+    from graphon_ops import graphon_ntk
+
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    np.save(tmp_path / "x.npy", X)
+    store = tmp_path / "k.zarr"
+    arguments = ["ntk", "--data", str(tmp_path / "x.npy"), "--graphon", "0.5", "--graphon", "u*v",
+                 "--sigma-b", "0.1", "--out", str(store), "--block-size", "8", "--no-progress"]
+    assert main(arguments) == 0
+    expected = graphon_ntk(X, [0.5, parse_graphon("u*v")], sigma_b=0.1).ntk
+    assert np.max(np.abs(zarr.open_group(str(store), mode="r")["ntk"][:] - expected)) < 1e-12 * np.max(expected)
+    assert main(arguments) == 2 and "already exists; pass --overwrite" in capsys.readouterr().err
+    assert main(arguments + ["--overwrite"]) == 0
+    assert main(arguments[:-5] + ["--block-size", "8"]) == 2      # a block size without --out
+    assert "out-of-core route" in capsys.readouterr().err
+
+
+def test_ntk_nngp_goes_beside_the_ntk_file(tmp_path, monkeypatch):
+    np.save(tmp_path / "x.npy", np.eye(3))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    assert main(["ntk", "--data", "x.npy", "--graphon", "0.5", "--ntk-out", "elsewhere/k.npy"]) == 0
+    assert (tmp_path / "elsewhere" / "nngp.npy").exists() and not (tmp_path / "nngp.npy").exists()
