@@ -212,6 +212,17 @@ def test_complexity_of_identity_is_squared_norm():
 
 
 # ------------------------------------------------------------------ spectral metrics
+def test_complexity_with_ridge_closed_form():
+    """K = diag(1, 2, 3) + ridge r: y^T (K + rI)^-1 y tr(K + rI)/N written out by hand."""
+    y = np.array([1.0, -1.0, 2.0])
+    K = np.diag([1.0, 2.0, 3.0])
+    r = 0.5
+    expected = (1 / 1.5 + 1 / 2.5 + 4 / 3.5) * (1.5 + 2.5 + 3.5) / 3
+    assert abs(kernel_complexity(K, y, ridge=r) - expected) < 8 * EPS * expected
+    # the ridge enters both factors: scaling K and the ridge together leaves the complexity unchanged
+    assert abs(kernel_complexity(7.0 * K, y, ridge=7.0 * r) - expected) < 16 * EPS * expected
+
+
 def test_spectral_metrics_closed_form(rng):
     lam = 3.0 * np.arange(1, 31, dtype=float) ** -1.5
     K, _ = known_kernel(lam, rng)

@@ -368,3 +368,15 @@ def test_saliency_rejects_bad_input(setup):
         saliency(net, np.ones((5, 3)), y, "snip", loss="cross_entropy")
     with pytest.raises(ValueError, match="loss"):
         saliency(net, X, y, "snip", loss="l1")
+
+
+@pytest.mark.parametrize("size, density, expected", [
+    (10, 0.25, 2),     # round(2.5) = 2: Python rounds halves to even
+    (10, 0.35, 4),     # round(3.5) = 4
+    (7, 0.5, 4),       # round(3.5) = 4
+    (3, 0.1, 1),       # round(0.3) = 0, at least one weight is kept
+    (5, 1.0, 5),
+    (1000, 0.0123, 12),
+])
+def test_kept_count_hand_computed(size, density, expected):
+    assert kept_count(size, density) == expected
