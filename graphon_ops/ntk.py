@@ -57,6 +57,10 @@ _STEP_KINDS = ("step", "constant")
 #: 160: 4e-9 at q = 4. Raise ``hermite_order`` for large pre-activation variances.
 DEFAULT_HERMITE_ORDER = 40
 
+#: Largest pre-activation variance (and tangent) accepted: the maps multiply two of them, and
+#: sqrt(float64 max) is about 1.3e154; beyond this the kernels would overflow (inf, NaN or a silent 0).
+LARGEST_VARIANCE = 1e150
+
 #: First-layer row patterns enumerated exactly up to this many (2^12: d = 12 random coordinates).
 DEFAULT_MAX_PATTERNS = 4096
 
@@ -282,7 +286,8 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     nngp = ntk = nngp_squares = ntk_squares = None
     for count, (coefficients, averaging) in enumerate(realisations, start=1):
         matrices = _stage_matrices(hidden, readout, averaging)
-        with _single_threaded_blas(backend):
+        # overflow (inputs or scales far too large) is reported once, as a ValueError after the loop
+        with _single_threaded_blas(backend), np.errstate(over="ignore", invalid="ignore"):
             batch_nngp, batch_ntk = _run_tiles(xp, kernels, maps, X, X2, plan, coefficients, matrices,
                                                sigma_b ** 2)
         if count == 1:
@@ -294,6 +299,13 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
             deviation = batch - mean
             mean += deviation / count
             squares += deviation * (batch - mean)
+    if not (np.all(np.isfinite(nngp)) and np.all(np.isfinite(ntk))):
+        raise ValueError(f"graphon_ntk overflowed float64 (the kernels hold inf or NaN): the pre-activation "
+                         f"variances grow past about 1e308 with inputs up to |x| = {float(np.abs(X).max()):.3g}"
+                         + ("" if X2 is None else f" (X2 up to {float(np.abs(X2).max()):.3g})")
+                         + f", sigma_w = {sigma_w!r}, sigma_b = {sigma_b!r}, normalization = {normalization!r} "
+                         f"(which divides by the layer densities); rescale the inputs or sigma_w (with sigma_b = 0 the ReLU kernels are homogeneous: "
+                         f"K(c x, c x') = c^2 K(x, x'))")
     nngp_se = ntk_se = None
     if len(realisations) > 1:
         count = len(realisations)
@@ -832,6 +844,13 @@ def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matric
         S_next = K @ F + bias
         T = K @ G + (S_next if K_direct is None else K_direct @ F + bias)
         S = S_next
+    largest = max(float(xp.max(xp.abs(v))) for v in stage_variances + [S, T])
+    if not largest <= LARGEST_VARIANCE:  # also catches NaN
+        raise ValueError(f"graphon_ntk: a pre-activation variance reaches {largest:.3g}, beyond "
+                         f"{LARGEST_VARIANCE:.0e}, where the maps' products of two variances overflow float64 "
+                         f"(inputs up to |x| = {float(xp.max(xp.abs(inputs))):.3g}); "
+                         f"rescale the inputs or sigma_w (with sigma_b = 0 the ReLU kernels are homogeneous: "
+                         f"K(c x, c x') = c^2 K(x, x'))")
     diagonal = (S[0], T[0])
 
     n_pairs = first.size

@@ -341,6 +341,13 @@ def test_float32_output(inputs):
     (dict(graphons=[0.0], normalization="density"), "positive density"),
     (dict(n_samples=2), "n_samples"),
     (dict(dtype=np.int32), "dtype"),
+    # overflow of float64 is refused, never returned as inf, NaN or a silent 0
+    (dict(sigma_w=1e50, graphons=[0.5] * 4), "overflow"),      # (1e100)^4 variances
+    (dict(sigma_w=1e100, graphons=[0.5] * 2), "overflow"),
+    (dict(sigma_w=1e100, activation="erf"), "overflow"),
+    (dict(X=np.full((2, 2), 1e78)), "variance reaches .* beyond 1e\\+150.*inputs up to \\|x\\| = 1e\\+78"),
+    (dict(graphons=[Graphon.from_callable(lambda u, v: 1e-300 + 0 * u), 0.5], normalization="density"),
+     "overflow"),
 ])
 def test_bad_inputs(kwargs, message):
     arguments = dict(X=np.eye(2), graphons=[0.5])
