@@ -11,11 +11,9 @@ import importlib
 import json
 import os
 import platform
-import re
 import sys
 import time
 import traceback
-from tokenize import TokenError
 
 import numpy as np
 
@@ -23,30 +21,8 @@ from . import __version__
 
 __all__ = ["main", "parse_graphon", "load_array"]
 
-_EXPRESSION_NAMES = {"u", "v", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
-                     "erf", "erfc", "Abs", "Min", "Max", "sign", "Heaviside", "pi", "E"}
-_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z]+)|(\*\*|[-+*/^(),]))")
-
-
 class CommandError(ValueError):
     """A bad command-line argument, reported in one line."""
-
-
-def _check_expression(text: str) -> None:
-    """Allow only numbers, the names in ``_EXPRESSION_NAMES`` and arithmetic: nothing else reaches sympy."""
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            if text[position:].strip() == "":
-                return
-            raise CommandError(f"graphon expression {text!r}: unexpected character {text[position]!r} at "
-                               f"position {position}")
-        name = match.group(2)
-        if name is not None and name not in _EXPRESSION_NAMES:
-            raise CommandError(f"graphon expression {text!r}: unknown name {name!r}; allowed: "
-                               f"{sorted(_EXPRESSION_NAMES)}")
-        position = match.end()
 
 
 def parse_graphon(spec: str):
@@ -55,9 +31,9 @@ def parse_graphon(spec: str):
     * ``0.3`` -> constant graphon
     * ``random:RHO`` / ``magnitude:RHO`` -> the pruning limits (constant ``RHO``)
     * ``step:FILE`` -> step graphon with the block values in FILE (.npy/.npz/.csv), equal blocks
-    * anything else -> a sympy expression in ``u`` and ``v`` using arithmetic and the functions
-      exp, log, sqrt, sin, cos, tan, tanh, sinh, cosh, atan, erf, erfc, Abs, Min, Max, sign,
-      Heaviside and the constants pi, E (checked token by token before sympy sees it).
+    * anything else -> an expression in ``u`` and ``v``, :meth:`graphon_ops.Graphon.from_expression`
+      (arithmetic, exp, log, sqrt, trigonometric and hyperbolic functions, erf, erfc, abs, min, max,
+      sign, Heaviside, pi, E; checked token by token before sympy sees it)
 
     Examples
     --------
@@ -87,18 +63,11 @@ def parse_graphon(spec: str):
         return Graphon.constant(check_density("density", rho)).replace(metadata={"method": head})
     if head == "step" and tail:
         return Graphon.step(load_array(tail, ndim=2))
-    import sympy
-    from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
-
-    _check_expression(spec)
-    u, v = sympy.symbols("u v", real=True)
-    names = {name: getattr(sympy, name) for name in _EXPRESSION_NAMES - {"u", "v"}}
-    names.update(u=u, v=v)
-    try:
-        expr = parse_expr(spec, local_dict=names, transformations=standard_transformations + (convert_xor,))
-    except (SyntaxError, TypeError, sympy.SympifyError, TokenError) as exc:
-        raise CommandError(f"graphon expression {spec!r} does not parse: {exc}") from None
-    return Graphon.from_sympy(expr, u, v)
+    if tail and head.isalpha() and head not in ("random", "magnitude", "step"):
+        raise CommandError(f"graphon {spec!r}: unknown prefix {head!r}; the forms are a number, random:RHO, "
+                           f"magnitude:RHO, step:FILE or an expression in u and v (the limits of data-driven "
+                           f"criteria such as {head} need a network: graphon_ops.pruning.limit_graphon in Python)")
+    return Graphon.from_expression(spec)
 
 
 def load_array(path: str, *, ndim: int | None = None) -> np.ndarray:
@@ -350,6 +319,8 @@ def _spectrum(args) -> int:
     from .operator import discretize
     from .quadrature import RULES
 
+    if args.nodes < 1:
+        raise CommandError(f"--nodes must be an integer >= 1, got {args.nodes}")
     W = parse_graphon(args.graphon)
     rule = RULES[args.rule](args.nodes)
     op = discretize(W, rule)
@@ -376,6 +347,12 @@ def _cutnorm(args) -> int:
     return 0
 
 
+def _studies() -> dict:
+    from .validation import STUDIES
+
+    return STUDIES
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphon-ops", description="Graphon operators of pruned neural networks: validation of the "
@@ -384,7 +361,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     val = sub.add_parser("validate", help="run the validation studies and write report.md, results.json, figures",
-                         description="Run the studies in graphon_ops.validation; exit status 1 if a claim fails.")
+                         description="Run the studies in graphon_ops.validation; exit status 1 if a claim fails. "
+                                     "Studies: " + "; ".join(f"{name} ({title})" for name, title in _studies().items()))
     mode = val.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="small sizes, under 3 minutes on 2 cores (default)")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
+import re
+from tokenize import TokenError
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -53,6 +55,35 @@ def _check_points(name: str, x) -> np.ndarray:
 def _piece_index(breaks: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Index i of the piece [b_i, b_{i+1}) holding x (the last piece is closed at 1)."""
     return np.clip(np.searchsorted(breaks, x, side="right") - 1, 0, breaks.size - 2)
+
+
+#: Names an expression string may use (:meth:`Graphon.from_expression`, the command line).
+EXPRESSION_NAMES = frozenset({"u", "v", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
+                              "erf", "erfc", "Abs", "Min", "Max", "abs", "min", "max", "sign", "Heaviside", "pi",
+                              "E"})
+_EXPRESSION_ALIASES = {"abs": "Abs", "min": "Min", "max": "Max"}
+#: Largest |exponent| of a power in an expression string: beyond, evaluation could hang or exhaust memory.
+_LARGEST_EXPONENT = 1000.0
+_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z]+)|(\*\*|[-+*/^(),]))")
+
+
+def _check_expression(text: str) -> None:
+    """Allow only numbers, :data:`EXPRESSION_NAMES` and arithmetic: nothing else reaches sympy."""
+    if len(text) > 2000:
+        raise ValueError(f"graphon expression is too long ({len(text)} characters, at most 2000)")
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            if text[position:].strip() == "":
+                return
+            raise ValueError(f"graphon expression {text!r}: unexpected character {text[position]!r} at "
+                             f"position {position}")
+        name = match.group(2)
+        if name is not None and name not in EXPRESSION_NAMES:
+            raise ValueError(f"graphon expression {text!r}: unknown name {name!r}; allowed: "
+                             f"{sorted(EXPRESSION_NAMES)}")
+        position = match.end()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -225,6 +256,47 @@ class Graphon:
 
         return cls(function, "callable", check_sorted_breakpoints("row_breaks", row_breaks),
                    check_sorted_breakpoints("col_breaks", col_breaks), scalar_function=scalar)
+
+    @classmethod
+    def from_expression(cls, text: str, *, row_breaks=(), col_breaks=()) -> "Graphon":
+        """A graphon from an expression string in ``u`` and ``v``, e.g. ``"exp(-(u - v)^2)"``.
+
+        Allowed: numbers, ``u``, ``v``, ``+ - * / ^ **``, parentheses and the names in
+        :data:`EXPRESSION_NAMES` (``abs``, ``min``, ``max`` may be written in lower case); the text is
+        checked token by token before sympy parses it, so nothing else is evaluated. Exponents are
+        bounded (a power tower such as ``10^10^10`` is refused instead of evaluated). The same strings are
+        accepted by :func:`graphon` and by the command line.
+
+        Examples
+        --------
+        >>> W = Graphon.from_expression("min(u, v)")
+        >>> print(W.density())                            # exact: int int min(u, v) = 1/3
+        0.3333333333333333
+        """
+        import sympy
+        from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
+        _check_expression(text)
+        u, v = sympy.symbols("u v", real=True)
+        names = {name: getattr(sympy, _EXPRESSION_ALIASES.get(name, name)) for name in EXPRESSION_NAMES - {"u", "v"}}
+        names.update(u=u, v=v)
+        try:
+            expr = parse_expr(text, local_dict=names, transformations=standard_transformations + (convert_xor,),
+                              evaluate=False)
+        except (SyntaxError, TypeError, sympy.SympifyError, TokenError) as exc:
+            raise ValueError(f"graphon expression {text!r} does not parse: {exc}") from None
+        for power in expr.atoms(sympy.Pow):
+            exponent = power.exp
+            if exponent.is_number and not abs(complex(sympy.N(exponent, 15))) <= _LARGEST_EXPONENT:
+                raise ValueError(f"graphon expression {text!r}: exponent {exponent} is too large "
+                                 f"(at most {_LARGEST_EXPONENT:g} in absolute value)")
+        try:
+            expr = expr.doit()
+        except (OverflowError, MemoryError, ValueError) as exc:
+            raise ValueError(f"graphon expression {text!r} cannot be evaluated: {exc}") from None
+        return cls.from_sympy(expr, u, v, row_breaks=row_breaks, col_breaks=col_breaks)
 
     @classmethod
     def from_sympy(cls, expr, u, v, *, row_breaks=(), col_breaks=()) -> "Graphon":
@@ -440,6 +512,7 @@ def graphon(obj, **kwargs) -> Graphon:
     """Friendly factory: turn a number, matrix, sympy expression, callable or Graphon into a Graphon.
 
     * a number ``c`` -> :meth:`Graphon.constant`
+    * a string -> :meth:`Graphon.from_expression` (the expressions the command line accepts)
     * a 2-D array -> :meth:`Graphon.step` (``kwargs`` are its breakpoints)
     * a sympy expression -> :meth:`Graphon.from_sympy` in the symbols named ``u`` and ``v``
     * a callable -> :meth:`Graphon.from_callable`
@@ -454,6 +527,8 @@ def graphon(obj, **kwargs) -> Graphon:
         return obj
     if isinstance(obj, numbers.Real) and not isinstance(obj, bool):
         return Graphon.constant(obj)
+    if isinstance(obj, str):
+        return Graphon.from_expression(obj, **kwargs)
     if isinstance(obj, (np.ndarray, list, tuple)):
         return Graphon.step(obj, **kwargs)
     if type(obj).__module__.startswith("sympy"):

@@ -78,6 +78,9 @@ def test_help_is_complete(capsys):
         assert info.value.code == 0
     out = capsys.readouterr().out
     assert "--only" in out and "--graphon" in out and "--mask" in out
+    assert "universal_approximation" in out and "lazy_training" in out        # validate --help lists the studies
+    assert main(["spectrum", "--graphon", "0.5", "--nodes", "0"]) == 2
+    assert "--nodes must be an integer >= 1, got 0" in capsys.readouterr().err
 
 
 def test_ntk_out_of_core_route_writes_zarr_and_guards_the_store(tmp_path, capsys):

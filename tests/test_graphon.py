@@ -118,8 +118,23 @@ def test_factory():
     assert go.graphon(lambda u, v: u * v).kind == "callable"
     W = go.graphon(0.2)
     assert go.graphon(W) is W
-    with pytest.raises(ValueError, match="cannot make a graphon from str"):
-        go.graphon("u*v")
+    with pytest.raises(ValueError, match="cannot make a graphon from object"):
+        go.graphon(object())
+
+
+def test_expression_strings_are_the_command_lines():
+    """graphon("...") and the command line parse the same strings; exact densities come from sympy."""
+    from graphon_ops.cli import parse_graphon
+
+    for text, exact in [("u*v", 0.25), ("min(u, v)", 1 / 3), ("Min(u, v)", 1 / 3), ("abs(u - v)", 1 / 3),
+                        ("max(u, v)", 2 / 3), ("exp(-(u-v)^2)", np.sqrt(np.pi) * 0.8427007929497149 + np.exp(-1) - 1)]:
+        assert abs(go.graphon(text).density() - exact) < 1e-14
+        assert abs(parse_graphon(text).density() - exact) < 1e-14
+    for text, message in [("10^10^10*u", "exponent 10\\*\\*10 is too large"), ("u*9^9^9", "too large"),
+                          ("u*2^2^2^2^2^2", "too large"), ("__import__", "unexpected character"), ("eval(u)", "unknown name .eval."), ("u;v", "unexpected"),
+                          ("+".join(["u"] * 1500), "too long")]:
+        with pytest.raises(ValueError, match=message):
+            go.graphon(text)
 
 
 # ---------------------------------------------------------------------------- bad input
