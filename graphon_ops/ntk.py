@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 from collections.abc import Callable, Sequence
 
@@ -112,6 +113,53 @@ class GraphonNTKResult:
     backend: str
     n_tiles: int
     weights: str = "fresh"
+
+    _ARRAYS = ("nngp", "ntk", "nngp_standard_error", "ntk_standard_error")
+
+    def __post_init__(self):
+        # results are values: their arrays cannot be changed in place by mistake
+        for name in self._ARRAYS:
+            array = getattr(self, name)
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
+
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.ntk.shape))
+        error = "" if self.ntk_standard_error is None else \
+            f", Monte Carlo standard error <= {float(np.max(self.ntk_standard_error)):.2g}"
+        return (f"GraphonNTKResult({shape} NNGP and NTK, {self.activation}, first layer {self.first_layer_method}, "
+                f"{self.weights} weights, nodes {self.nodes}{error})")
+
+    def save(self, path) -> None:
+        """Write the kernels and every attribute to ``path`` (``.npz``); :meth:`load` reads it back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> result = graphon_ntk(np.eye(3), [0.5], sigma_b=0.1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "kernels.npz")
+        >>> result.save(path)
+        >>> again = GraphonNTKResult.load(path)
+        >>> print(again)
+        GraphonNTKResult(3x3 NNGP and NTK, relu, first layer enumeration, fresh weights, nodes (1,))
+        >>> print(np.array_equal(again.ntk, result.ntk), again.ntk.flags.writeable)
+        True False
+        """
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        arrays = {name: fields.pop(name) for name in self._ARRAYS if fields[name] is not None}
+        for name in self._ARRAYS:
+            fields.pop(name, None)
+        np.savez(path, **arrays, metadata=np.array(json.dumps({**fields, "nodes": list(self.nodes)})))
+
+    @classmethod
+    def load(cls, path) -> "GraphonNTKResult":
+        """Read a result written by :meth:`save` (no pickle is involved)."""
+        with np.load(path, allow_pickle=False) as data:
+            metadata = json.loads(str(data["metadata"]))
+            arrays = {name: (np.array(data[name]) if name in data else None) for name in cls._ARRAYS}
+        metadata["nodes"] = tuple(metadata["nodes"])
+        return cls(**arrays, **metadata)
 
 
 # ---------------------------------------------------------------------------------------------- public

@@ -367,3 +367,19 @@ def test_gpu_matches_cpu(inputs, rng):
         assert relative_error(gpu.ntk, cpu.ntk) < ROUNDING
     tiled = graphon_ntk(inputs, stack, sigma_b=0.2, backend="gpu", memory_budget=20_000)
     assert relative_error(tiled.ntk, graphon_ntk(inputs, stack, sigma_b=0.2).ntk) < ROUNDING
+
+
+def test_result_save_load_round_trip_read_only_and_short_repr(tmp_path, rng):
+    X = rng.standard_normal((6, 4))
+    for options in (dict(), dict(max_patterns=2, n_samples=64, seed=1), dict(weight_graphons=[0.3, 0.2])):
+        result = graphon_ntk(X, [0.5, 0.3], sigma_b=0.1, **options)
+        result.save(tmp_path / "r.npz")
+        again = type(result).load(tmp_path / "r.npz")
+        for name in ("nngp", "ntk", "nngp_standard_error", "ntk_standard_error"):
+            a, b = getattr(result, name), getattr(again, name)
+            assert (a is None and b is None) or np.array_equal(a, b)
+        assert (again.first_layer_method, again.nodes, again.weights) == \
+            (result.first_layer_method, result.nodes, result.weights)
+        with pytest.raises(ValueError, match="read-only"):
+            again.ntk[0, 0] = 1.0
+        assert len(repr(result)) < 200 and "array" not in repr(result)
