@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from ._validation import as_float_array, check_choice, check_positive_int, check_sorted_breakpoints
+from ._validation import as_float_array, check_choice, check_memory, check_positive_int, check_sorted_breakpoints
 
 __all__ = ["QuadratureRule", "gauss_legendre", "clenshaw_curtis", "midpoint", "trapezoid", "composite",
            "RULES"]
@@ -117,6 +117,12 @@ class QuadratureRule:
                f"pieces={self.breakpoints.size - 1})"
 
 
+#: Largest Gauss-Legendre rule built directly (numpy's companion-matrix eigenvalues take about 1.5 s at
+#: m = 2000 on the development machine and grow as m^3); composite rules give any number of nodes.
+MAX_GAUSS_LEGENDRE_NODES = 5000
+_EIGENVALUE_SECONDS_PER_CUBE = 1.8e-10
+
+
 def gauss_legendre(m: int) -> QuadratureRule:
     """Gauss--Legendre rule with ``m`` nodes on [0, 1]; exact for degree ``2m - 1``.
 
@@ -127,6 +133,13 @@ def gauss_legendre(m: int) -> QuadratureRule:
     True
     """
     m = check_positive_int("m", m)
+    # the nodes are eigenvalues of an m x m companion matrix: O(m^2) memory and O(m^3) time
+    check_memory(f"gauss_legendre({m}) (an {m} x {m} eigenvalue problem; for many nodes use "
+                 f"composite('gauss_legendre', k, breakpoints))", 4 * 8 * m * m)
+    if m > MAX_GAUSS_LEGENDRE_NODES:
+        raise ValueError(f"m={m} Gauss-Legendre nodes would take about {_EIGENVALUE_SECONDS_PER_CUBE * m**3:.0f} s "
+                         f"(an O(m^3) eigenvalue solve); at most {MAX_GAUSS_LEGENDRE_NODES}: use "
+                         f"composite('gauss_legendre', k, breakpoints) for more nodes")
     x, w = np.polynomial.legendre.leggauss(m)
     return QuadratureRule((x + 1.0) / 2.0, w / 2.0, "gauss_legendre", 2 * m - 1)
 
@@ -149,6 +162,7 @@ def clenshaw_curtis(m: int) -> QuadratureRule:
     if m == 1:
         return QuadratureRule([0.5], [1.0], "clenshaw_curtis", 1)
     n = m - 1
+    check_memory(f"clenshaw_curtis({m}) (an {n // 2} x {m} cosine table)", 2 * 8 * (n // 2) * m)
     theta = np.pi * np.arange(m) / n
     j = np.arange(1, n // 2 + 1)
     b = np.where(2 * j == n, 1.0, 2.0)

@@ -120,3 +120,13 @@ def test_bad_breakpoints(breaks, message):
 def test_unknown_rule_name():
     with pytest.raises(ValueError, match="name must be one of"):
         go.composite("simpson", 3, [0.5])
+
+
+def test_huge_rules_are_refused_before_allocation_with_the_size():
+    gauss_legendre, clenshaw_curtis = go.gauss_legendre, go.clenshaw_curtis
+    with pytest.raises(ValueError, match=r"gauss_legendre\(100000\).*298\.0 GiB"):
+        gauss_legendre(10**5)
+    with pytest.raises(ValueError, match=r"m=6000 Gauss-Legendre nodes would take about \d+ s"):
+        gauss_legendre(6000)
+    with pytest.raises(ValueError, match=r"clenshaw_curtis\(1000000\).*TiB"):
+        clenshaw_curtis(10**6)
