@@ -23,9 +23,22 @@ def as_float_array(name: str, value, *, ndim: int | tuple[int, ...] | None = Non
                    dtype=None) -> np.ndarray:
     """Convert to a finite floating array, checking dimension, emptiness and finiteness."""
     dtype = get_options().dtype if dtype is None else dtype
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a real numeric array, got a string {value!r}")
     try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as exc:
+        raw = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}: {exc}") from None
+    # complex values would be cut to their real part (numpy only warns); strings parsed as numbers
+    if np.iscomplexobj(raw):
+        raise ValueError(f"{name} must be real, got complex values (dtype {raw.dtype})")
+    if raw.dtype.kind in "US" or (raw.dtype.kind == "O" and any(isinstance(item, (str, bytes, complex))
+                                                                for item in raw.ravel()[:1000])):
+        raise ValueError(f"{name} must be a real numeric array, got entries of type "
+                         f"{type(raw.ravel()[0]).__name__ if raw.size else raw.dtype}")
+    try:
+        arr = np.asarray(raw, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}: {exc}") from None
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
