@@ -201,14 +201,26 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
     try:
         from graphon_ops.pruning import plot_mask
 
+        import matplotlib.pyplot as plt
+
         fig, axes = new_figure(1, width=7.0, height=5.0)
         ax = axes[0, 0]
-        for label, sweep in sweeps.items():
-            ax.loglog(sweep.widths, sweep.upper, marker="o", label=f"{label} ({sweep.slope_upper:.2f})")
-        ax.loglog(widths, 0.6 * np.asarray(widths, dtype=float) ** -0.5, "k--", label="n^-1/2")
+        # one colour per series (tab20 has 20), markers and line styles as a second cue
+        colours, markers, styles = plt.get_cmap("tab20").colors, "os^vD<>ph*", ("-", "--", ":", "-.")
+        for k, (label, sweep) in enumerate(sweeps.items()):
+            ax.loglog(sweep.widths, sweep.upper, marker=markers[k % len(markers)], linestyle=styles[k % len(styles)],
+                      color=colours[k % len(colours)], label=f"{label} (slope {sweep.slope_upper:.2f})")
+        ax.loglog(widths, 0.6 * np.asarray(widths, dtype=float) ** -0.5, "k--", linewidth=2, label="n^-1/2")
         ax.set_xlabel("hidden width n (d = n/4)")
         ax.set_ylabel("cut distance to the limit (upper bracket)")
-        ax.legend(fontsize=6)
+        ax.set_xticks(widths)
+        ax.set_xticklabels([str(w) for w in widths])
+        ax.minorticks_off()
+        import matplotlib.ticker
+
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.2g"))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         figures.append(save_figure(fig, out_dir, "pruning_limits_rates"))
         snapshots = snapshot_masks(widths[-1], seed)
         fig, axes = new_figure(len(snapshots) + 1, width=3.6, height=3.4)
@@ -216,8 +228,14 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
             plot_mask(mask, order=(row_order, col_order), ax=ax, title=label)
         mask, row_order, col_order = snapshots["SynFlow x10"]
         estimate = estimate_graphon(mask, blocks=16, row_order=row_order, col_order=col_order)
-        axes[0, -1].imshow(estimate.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        image = axes[0, -1].imshow(estimate.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
         axes[0, -1].set_title("SynFlow x10, 16x16 block means")
+        axes[0, -1].set_xlabel("input block (latent order)")
+        axes[0, -1].set_ylabel("output block (latent order)")
+        fig.colorbar(image, ax=axes[0, -1], label="kept fraction")
+        for ax in axes[0, 1:-1]:  # one y label for the row of masks: neighbours' labels would overlap
+            ax.set_ylabel("")
+        fig.subplots_adjust(wspace=0.3)
         figures.append(save_figure(fig, out_dir, "pruning_limits_masks"))
     except ImportError:
         pass
