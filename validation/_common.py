@@ -60,6 +60,17 @@ def new_figure(ncols: int = 1, width: float = 5.0, height: float = 3.8):
     return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
 
 
+def exact_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks of a log axis at exactly ``values``, labelled as plain numbers (``64``, not ``6 x 10^1``), no
+    minor labels: the sizes a study swept, readable and never overlapping."""
+    import matplotlib.ticker
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(matplotlib.ticker.FixedLocator(list(values)))
+    target.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{v:g}" for v in values]))
+    target.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def main(run: Callable[..., dict], description: str) -> None:
     """Command-line entry of a single study: ``python validation/<study>.py [--full] [--seed S] [--out DIR]``."""
     parser = argparse.ArgumentParser(description=description)

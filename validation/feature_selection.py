@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphon_ops.pruning import MLP, KEEP, limit_graphon, prune, saliency
-from graphon_ops.validation._common import main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
 
 
 def falls_with_m(uninformative) -> bool:
@@ -154,6 +154,7 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
             ax.loglog(batches, np.maximum(values, 1e-4), marker="o",
                       label="f0 = 0 (antisymmetric)" if readout == "antisymmetric" else "random readout")
         ax.set_xlabel("batch m")
+        exact_ticks(ax, batches)
         ax.set_ylabel("first-layer degree, uninformative inputs")
         ax.set_title("SNIP, d = 20, k = 5, rho = 0.2")
         ax.legend()
@@ -161,9 +162,11 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
         for scaling, values in floors.items():
             ax.loglog(dims, values, marker="o", label=scaling)
         ax.set_xlabel("input dimension d (n = 4d)")
+        exact_ticks(ax, dims)
         ax.set_ylabel("uninformative degree / rho, random readout")
         ax.set_title("rho d / k = 0.4, m = 4096")
         ax.legend()
+        fig.subplots_adjust(wspace=0.35)
         figures.append(save_figure(fig, out_dir, "feature_selection"))
     except ImportError:
         pass

@@ -37,7 +37,7 @@ import scipy.special
 from graphon_ops.empirical import empirical_ntk
 from graphon_ops.network import GraphonNetwork
 from graphon_ops.pruning import MLP, limit_graphon, prune_network
-from graphon_ops.validation._common import main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
 from graphon_ops.validation.ntk_convergence import test_inputs
 
 SETTINGS = dict(activation="relu", sigma_w=float(np.sqrt(2.0)), sigma_b=0.1, normalization="none")
@@ -221,7 +221,6 @@ def _figure(widths, curves, out_dir):
     except ImportError:
         return []
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
     ax = axes[0, 0]
     colours = plt.get_cmap("tab10").colors
@@ -233,9 +232,7 @@ def _figure(widths, curves, out_dir):
     ax.set_xlabel("width n")
     ax.set_ylabel("RMS relative error of J J^T vs kept limit")
     ax.set_title(f"Kept weights, density {DENSITY}, d = {D}: single networks")
-    ax.set_xticks(widths)
-    ax.set_xticklabels([str(w) for w in widths])
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    exact_ticks(ax, widths)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return [save_figure(fig, out_dir, "kept_weights")]
 

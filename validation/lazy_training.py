@@ -40,7 +40,7 @@ import scipy.stats
 from graphon_ops.network import GraphonNetwork
 from graphon_ops.predict import gradient_descent_mse
 from graphon_ops.pruning import MLP, limit_graphon, prune_network, train_mse
-from graphon_ops.validation._common import fit_loglog_slope, main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, fit_loglog_slope, main, new_figure, result, save_figure
 from graphon_ops.validation.ntk_convergence import test_inputs
 
 SETTINGS = dict(activation="relu", sigma_w=float(np.sqrt(2.0)), sigma_b=0.1, normalization="none")
@@ -191,7 +191,6 @@ def _figure(widths, curves, out_dir):
     except ImportError:
         return []
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
     ax = axes[0, 0]
     colours = plt.get_cmap("tab10").colors
@@ -204,9 +203,7 @@ def _figure(widths, curves, out_dir):
     ax.set_xlabel("width n")
     ax.set_ylabel("RMS test-output deviation from prediction")
     ax.set_title(f"Lazy training, density {DENSITY}, d = {D}, kept weights")
-    ax.set_xticks(widths)
-    ax.set_xticklabels([str(w) for w in widths])
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    exact_ticks(ax, widths)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return [save_figure(fig, out_dir, "lazy_training")]
 

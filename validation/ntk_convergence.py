@@ -22,7 +22,7 @@ from graphon_ops.empirical import empirical_ntk
 from graphon_ops.ntk import graphon_ntk
 from graphon_ops.pruning import limit_graphon
 from graphon_ops.sampling import sample_mask
-from graphon_ops.validation._common import fit_loglog_slope, main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, fit_loglog_slope, main, new_figure, result, save_figure
 
 # Both studies: ReLU, sigma_w = 1, a small bias, normalisation "none" (the literature's Graphon-NTK).
 SETTINGS = dict(activation="relu", sigma_w=1.0, sigma_b=0.1, normalization="none")
@@ -128,7 +128,8 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
         ax.set_xlabel("width n")
         ax.set_ylabel("RMS relative error of J J^T")
         ax.set_title("Empirical NTK -> Graphon-NTK (patterns), L = 2, d = 5")
-        ax.legend()
+        exact_ticks(ax, widths)
+        ax.legend(fontsize=8)
         figures.append(save_figure(fig, out_dir, "ntk_convergence"))
     except ImportError:
         pass
@@ -215,7 +216,8 @@ def run_first_layer_regimes(quick: bool = True, seed: int = 0, out_dir: str = "v
         ax.set_xlabel("input dimension d")
         ax.set_ylabel("||Theta_mf - Theta_patterns|| / ||Theta_patterns||")
         ax.set_title("First layer: mean-field vs pattern-averaged")
-        ax.legend()
+        exact_ticks(ax, dimensions)
+        ax.legend(fontsize=8)
         figures.append(save_figure(fig, out_dir, "first_layer_regimes"))
     except ImportError:
         pass

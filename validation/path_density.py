@@ -22,7 +22,7 @@ from graphon_ops.ntk import graphon_ntk
 from graphon_ops.paths import input_path_mass, path_counts, path_density
 from graphon_ops.pruning import MLP, limit_graphon
 from graphon_ops.sampling import sample_mask
-from graphon_ops.validation._common import fit_loglog_slope, main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, fit_loglog_slope, main, new_figure, result, save_figure
 
 
 def stacks() -> dict:
@@ -161,7 +161,8 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
         ax.set_xlabel("width n")
         ax.set_ylabel("RMS error of normalised path counts")
         ax.set_title("Path counts of W-random masks -> path density (L = 3)")
-        ax.legend()
+        exact_ticks(ax, widths)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         figures.append(save_figure(fig, out_dir, "path_density_convergence"))
     except ImportError:
         pass

@@ -29,7 +29,7 @@ import graphon_ops as go
 from graphon_ops.cutnorm import cut_distance, cut_norm_exact
 from graphon_ops.pruning import (MLP, estimate_graphon, factorise, fitted_slope, prune, saliency, synflow_path_sums,
                                  width_sweep)
-from graphon_ops.validation._common import main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
 
 DENSITY = 0.2
 #: The planted wrong limit of the Random masks (negative control): W = 0.24 instead of rho = 0.2.
@@ -213,9 +213,7 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
         ax.loglog(widths, 0.6 * np.asarray(widths, dtype=float) ** -0.5, "k--", linewidth=2, label="n^-1/2")
         ax.set_xlabel("hidden width n (d = n/4)")
         ax.set_ylabel("cut distance to the limit (upper bracket)")
-        ax.set_xticks(widths)
-        ax.set_xticklabels([str(w) for w in widths])
-        ax.minorticks_off()
+        exact_ticks(ax, widths)
         import matplotlib.ticker
 
         ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))

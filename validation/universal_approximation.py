@@ -37,7 +37,7 @@ from graphon_ops.ntk import graphon_ntk
 from graphon_ops.predict import gradient_descent_mse
 from graphon_ops.pruning import MLP, train_mse
 from graphon_ops.sampling import sample_mask
-from graphon_ops.validation._common import main, new_figure, result, save_figure
+from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
 
 SETTINGS = dict(activation="relu", sigma_w=float(np.sqrt(2.0)), sigma_b=0.5, normalization="none")
 D, K_ACTIVE = 8, 2
@@ -156,8 +156,7 @@ def _figure(table, widths, targets, out_dir):
     ax.set_xlabel("expected neurons reading all of A, c = n p^k")
     ax.set_ylabel("relative test MSE (1 = zero predictor)")
     ax.set_title(f"Trained sparse networks, d = {D}, |A| = {K_ACTIVE}")
-    ax.set_xticks(COUNTS)
-    ax.set_xticklabels([f"{c:g}" for c in COUNTS])
+    exact_ticks(ax, COUNTS)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return [save_figure(fig, out_dir, "universal_approximation")]
 
