@@ -11,6 +11,7 @@ from .plotting import plot_graphon, plot_mask
 from .pruned_network import LABELLINGS, PrunedNetwork, prune_network
 from .saliency_model import (LIMIT_METHODS, Factorisation, LayerGraphons, estimate_graphon, estimate_layer_graphons,
                              factorise, limit_graphon, quantile_function)
+from .torch_masks import TorchMasks, masks_from_state_dict
 from .training import TrainingResult, train_mse
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     "LOSSES", "LayerGraphons", "METHODS", "MLP", "PrunedNetwork", "estimate_graphon", "estimate_layer_graphons",
     "factorise", "fitted_slope", "kept_count", "limit_graphon", "plot_graphon", "plot_mask", "prune",
     "prune_at_init", "prune_network", "prune_scores", "quantile_function", "saliency", "synflow_path_sums",
-    "width_sweep", "TrainingResult", "train_mse",
+    "width_sweep", "TrainingResult", "train_mse", "TorchMasks", "masks_from_state_dict",
 ]
