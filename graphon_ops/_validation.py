@@ -57,8 +57,24 @@ def as_float_array(name: str, value, *, ndim: int | tuple[int, ...] | None = Non
     return arr
 
 
+def is_sparse(value) -> bool:
+    """A scipy.sparse matrix or array (recognised without importing scipy.sparse)."""
+    return type(value).__module__.startswith("scipy.sparse")
+
+
 def as_mask(name: str, value) -> np.ndarray:
-    """Check a 2-D 0/1 mask and return it as a ``uint8`` array."""
+    """Check a 2-D 0/1 mask and return it as a ``uint8`` array.
+
+    A scipy.sparse mask (CSR, CSC, COO, any 0/1 dtype) is densified here, after a memory check: the
+    computations that take masks (empirical graphons, cut norms, NTKs of finite networks) need every
+    entry. Keep wide masks sparse until then (``sample_mask(..., sparse=True)``).
+    """
+    if is_sparse(value):
+        if len(value.shape) != 2:
+            raise ValueError(f"{name} must be a 2-D 0/1 array, got shape {value.shape}")
+        check_memory(f"{name} (a {value.shape[0]} x {value.shape[1]} sparse mask made dense)",
+                     float(value.shape[0]) * value.shape[1] * max(1, value.dtype.itemsize))
+        value = value.toarray()
     arr = np.asarray(value)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D 0/1 array, got shape {arr.shape}")

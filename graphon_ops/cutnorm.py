@@ -28,7 +28,7 @@ import scipy.sparse.linalg
 
 from ._backend import get_array_module, resolve_backend, to_numpy
 from ._validation import (as_float_array, as_generator, as_mask, check_choice, check_memory,
-                          check_nonnegative_float, check_positive_int)
+                          check_nonnegative_float, check_positive_int, is_sparse)
 from .graphon import Graphon, graphon
 from .quadrature import QuadratureRule, gauss_legendre
 
@@ -759,7 +759,7 @@ def cut_distance(A, B, *, row_order=None, col_order=None, rule: QuadratureRule |
         raise ValueError(f"B must be a Graphon: {exc}") from None
     if isinstance(A, Graphon):
         first = _graphon_kernel(A, *_grid_for(A, B, resolution), rule)
-    elif isinstance(A, (np.ndarray, list, tuple)):
+    elif isinstance(A, (np.ndarray, list, tuple)) or is_sparse(A):
         first = _mask_kernel(A, row_order, col_order)
     else:
         raise ValueError(f"A must be a 0/1 mask (2-D array) or a Graphon, got {type(A).__name__}")

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from ._validation import as_generator, check_choice, check_memory, check_positive_int
+from ._validation import as_generator, check_choice, check_memory, check_positive_int, is_sparse
 from .graphon import graphon
 
 __all__ = ["MaskSample", "sample_mask"]
@@ -25,7 +25,7 @@ class MaskSample:
 
     Attributes
     ----------
-    mask : ndarray of uint8, shape (n_out, n_in)
+    mask : ndarray of uint8, or scipy.sparse.csr_array of uint8, shape (n_out, n_in)
     row_positions : ndarray, shape (n_out,)
         Latent position :math:`u_i` of output neuron ``i``.
     col_positions : ndarray, shape (n_in,)
@@ -37,8 +37,10 @@ class MaskSample:
     col_positions: np.ndarray = dataclasses.field(repr=False)
 
     def __post_init__(self):
-        for name in ("mask", "row_positions", "col_positions"):
-            getattr(self, name).setflags(write=False)
+        arrays = [self.row_positions, self.col_positions]
+        arrays += [self.mask.data, self.mask.indices, self.mask.indptr] if is_sparse(self.mask) else [self.mask]
+        for array in arrays:
+            array.setflags(write=False)
 
     @property
     def row_order(self) -> np.ndarray:
@@ -54,7 +56,12 @@ class MaskSample:
         return f"MaskSample(shape={self.mask.shape}, density={float(self.mask.mean()):.4g})"
 
 
-def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid") -> MaskSample:
+#: Entries per block of rows when a sparse mask is drawn (about 17 bytes each at once: 68 MB).
+_SPARSE_BLOCK_ENTRIES = 4_000_000
+
+
+def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid",
+                sparse: bool = False) -> MaskSample:
     r"""Sample a W-random 0/1 mask: :math:`M_{ij} \sim \mathrm{Bernoulli}(W(u_i, v_j))` independently.
 
     Parameters
@@ -66,6 +73,11 @@ def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid")
     positions : {"grid", "uniform"}
         Latent positions on the grid :math:`u_i = (i - 1/2)/n_\mathrm{out}` (rows already in latent
         order) or iid uniform on [0, 1] (drawn first, rows then columns, from the same generator).
+    sparse : bool
+        Return the mask as a ``scipy.sparse.csr_array`` (uint8), drawn in blocks of rows so that no dense
+        ``n_out x n_in`` array is ever held: for wide, sparse layers (``n = 20000`` at density 0.01: 19 MiB in
+        CSR form and an 88 MiB peak, where the dense mask is 381 MiB and its draw needs 6.3 GiB). The
+        entries are the same as with ``sparse=False`` and the same seed.
 
     Returns
     -------
@@ -91,15 +103,28 @@ def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid")
     n_out = check_positive_int("n_out", n_out)
     n_in = check_positive_int("n_in", n_in)
     check_choice("positions", positions, ("grid", "uniform"))
+    if not isinstance(sparse, (bool, np.bool_)):
+        raise ValueError(f"sparse must be True or False, got {sparse!r}")
     rng = as_generator(seed)
-    # probabilities, uniforms and the mask are held at once
-    check_memory("sample_mask", (8.0 + 8.0 + 1.0) * n_out * n_in)
+    # probabilities, uniforms and the mask are held at once (a block of rows of them when sparse)
+    rows_per_block = n_out if not sparse else max(1, min(n_out, _SPARSE_BLOCK_ENTRIES // n_in))
+    check_memory("sample_mask", (8.0 + 8.0 + 1.0) * rows_per_block * n_in)
     if positions == "grid":
         row_positions = (np.arange(n_out) + 0.5) / n_out
         col_positions = (np.arange(n_in) + 0.5) / n_in
     else:
         row_positions = rng.random(n_out)
         col_positions = rng.random(n_in)
-    probabilities = W.on_grid(row_positions, col_positions)
-    mask = (rng.random((n_out, n_in)) < probabilities).astype(np.uint8)
-    return MaskSample(mask, row_positions, col_positions)
+    if not sparse:
+        probabilities = W.on_grid(row_positions, col_positions)
+        mask = (rng.random((n_out, n_in)) < probabilities).astype(np.uint8)
+        return MaskSample(mask, row_positions, col_positions)
+    import scipy.sparse
+
+    blocks = []
+    # Generator.random fills row-major, so drawing row blocks in order gives the dense draw's numbers
+    for start in range(0, n_out, rows_per_block):
+        rows = row_positions[start:start + rows_per_block]
+        block = rng.random((rows.size, n_in)) < W.on_grid(rows, col_positions)
+        blocks.append(scipy.sparse.csr_array(block.astype(np.uint8)))
+    return MaskSample(scipy.sparse.vstack(blocks, format="csr"), row_positions, col_positions)

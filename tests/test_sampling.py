@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import graphon_ops as go
 from graphon_ops import Graphon
 from graphon_ops.sampling import MaskSample, sample_mask
 
@@ -64,3 +65,44 @@ def test_reproducible_and_read_only():
 def test_bad_input(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         sample_mask(*args, **kwargs)
+
+
+def test_sparse_masks_equal_dense_ones_everywhere_a_mask_is_taken():
+    import scipy.sparse
+
+    from graphon_ops.empirical import empirical_ntk
+    from graphon_ops.sampling import sample_mask
+
+    W = go.Graphon.from_callable(lambda u, v: 0.3 * u * v + 0.05)
+    dense = sample_mask(W, 60, 40, seed=3, positions="uniform")
+    sparse = sample_mask(W, 60, 40, seed=3, positions="uniform", sparse=True)
+    assert isinstance(sparse.mask, scipy.sparse.csr_array) and sparse.mask.dtype == np.uint8
+    assert np.array_equal(sparse.mask.toarray(), dense.mask)                  # same draw, same seed
+    assert np.array_equal(sparse.row_positions, dense.row_positions)
+    with pytest.raises(ValueError, match="read-only"):
+        sparse.mask.data[0] = 0
+    for convert in (scipy.sparse.csr_array, scipy.sparse.csc_array, scipy.sparse.coo_array,
+                    lambda m: scipy.sparse.csr_matrix(m.astype(bool)), lambda m: scipy.sparse.csc_array(m * 1.0)):
+        mask = convert(dense.mask)
+        assert np.array_equal(go.Graphon.from_mask(mask).values, go.Graphon.from_mask(dense.mask).values)
+        a, b = go.cut_distance(mask, W, seed=0), go.cut_distance(dense.mask, W, seed=0)
+        assert (a.lower, a.upper) == (b.lower, b.upper)
+    X = np.random.default_rng(0).standard_normal((3, 40))
+    masks = [scipy.sparse.csr_array(dense.mask), np.ones((1, 60))]
+    assert np.array_equal(empirical_ntk(X, masks, seed=1), empirical_ntk(X, [dense.mask, np.ones((1, 60))], seed=1))
+    with pytest.raises(ValueError, match="must contain only 0 and 1"):
+        go.Graphon.from_mask(scipy.sparse.csr_array(2 * dense.mask))
+    with pytest.raises(ValueError, match="sparse must be True or False"):
+        sample_mask(W, 2, 2, sparse="yes")
+
+
+def test_wide_sparse_draw_holds_blocks_only():
+    """n = 20000 at density 0.01: the dense draw is refused by the default 4 GiB budget (6.3 GiB); the sparse
+    draw holds one block of rows at a time and ~4e6 stored entries."""
+    from graphon_ops.sampling import sample_mask
+
+    with go.options(memory_budget_bytes=2**28):                                # 256 MiB
+        with pytest.raises(ValueError, match="sample_mask would need"):
+            sample_mask(0.01, 20000, 20000, seed=0)
+        sample = sample_mask(0.01, 20000, 20000, seed=0, sparse=True)
+    assert abs(sample.mask.nnz / 4e8 - 0.01) < 5 * np.sqrt(0.01 * 0.99 / 4e8)   # binomial: 5 standard errors
