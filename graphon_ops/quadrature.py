@@ -129,8 +129,8 @@ def gauss_legendre(m: int) -> QuadratureRule:
     Examples
     --------
     >>> r = gauss_legendre(3)
-    >>> abs(r.integrate(lambda x: x**5) - 1 / 6) < 1e-15
-    True
+    >>> print(f"{r.integrate(lambda x: x**5):.15f}")   # 1/6
+    0.166666666666667
     """
     m = check_positive_int("m", m)
     # the nodes are eigenvalues of an m x m companion matrix: O(m^2) memory and O(m^3) time
@@ -155,8 +155,8 @@ def clenshaw_curtis(m: int) -> QuadratureRule:
     Examples
     --------
     >>> r = clenshaw_curtis(5)
-    >>> abs(r.integrate(lambda x: x**4) - 0.2) < 1e-15
-    True
+    >>> print(f"{r.integrate(lambda x: x**4):.15f}")   # 1/5
+    0.200000000000000
     """
     m = check_positive_int("m", m)
     if m == 1:
