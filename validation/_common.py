@@ -71,6 +71,28 @@ def exact_ticks(ax, values, axis: str = "x") -> None:
     target.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
+def one_panel_figure():
+    """``(fig, ax, colours)`` of a one-panel figure with ten distinct colours, or None without matplotlib."""
+    try:
+        fig, axes = new_figure(1, width=6.0, height=4.2)
+    except ImportError:
+        return None
+    import matplotlib.pyplot as plt
+
+    return fig, axes[0, 0], plt.get_cmap("tab10").colors
+
+
+def finish_figure(fig, ax, out_dir, name: str, *, xlabel: str, ylabel: str, title: str, ticks) -> list[str]:
+    """Label a one-panel figure, tick its swept sizes (:func:`exact_ticks`), put the legend outside the data,
+    save it as ``out_dir/name.png``; returns ``[file name]`` for the study record."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    exact_ticks(ax, ticks)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return [save_figure(fig, out_dir, name)]
+
+
 def main(run: Callable[..., dict], description: str) -> None:
     """Command-line entry of a single study: ``python validation/<study>.py [--full] [--seed S] [--out DIR]``."""
     parser = argparse.ArgumentParser(description=description)

@@ -37,7 +37,7 @@ import scipy.special
 from graphon_ops.empirical import empirical_ntk
 from graphon_ops.network import GraphonNetwork
 from graphon_ops.pruning import MLP, limit_graphon, prune_network
-from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
+from graphon_ops.validation._common import finish_figure, main, one_panel_figure, result
 from graphon_ops.validation.ntk_convergence import test_inputs
 
 SETTINGS = dict(activation="relu", sigma_w=float(np.sqrt(2.0)), sigma_b=0.1, normalization="none")
@@ -216,25 +216,18 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
 
 
 def _figure(widths, curves, out_dir):
-    try:
-        fig, axes = new_figure(1, width=6.0, height=4.2)
-    except ImportError:
+    panel = one_panel_figure()
+    if panel is None:
         return []
-    import matplotlib.pyplot as plt
-
-    ax = axes[0, 0]
-    colours = plt.get_cmap("tab10").colors
+    fig, ax, colours = panel
     for k, (name, errors) in enumerate(curves.items()):
         ax.loglog(widths, errors, marker="o", color=colours[k % 10], label=name)
     reference = np.asarray(widths, dtype=float)
     first = next(iter(curves.values()))[0]
     ax.loglog(reference, first * (reference / reference[0]) ** -0.5, "k--", label="n^-1/2")
-    ax.set_xlabel("width n")
-    ax.set_ylabel("RMS relative error of J J^T vs kept limit")
-    ax.set_title(f"Kept weights, density {DENSITY}, d = {D}: single networks")
-    exact_ticks(ax, widths)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    return [save_figure(fig, out_dir, "kept_weights")]
+    return finish_figure(fig, ax, out_dir, "kept_weights", xlabel="width n",
+                         ylabel="RMS relative error of J J^T vs kept limit",
+                         title=f"Kept weights, density {DENSITY}, d = {D}: single networks", ticks=widths)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from graphon_ops.ntk import graphon_ntk
 from graphon_ops.predict import gradient_descent_mse
 from graphon_ops.pruning import MLP, train_mse
 from graphon_ops.sampling import sample_mask
-from graphon_ops.validation._common import exact_ticks, main, new_figure, result, save_figure
+from graphon_ops.validation._common import finish_figure, main, one_panel_figure, result
 
 SETTINGS = dict(activation="relu", sigma_w=float(np.sqrt(2.0)), sigma_b=0.5, normalization="none")
 D, K_ACTIVE = 8, 2
@@ -139,26 +139,20 @@ def run(quick: bool = True, seed: int = 0, out_dir: str = "validation_out") -> d
 
 
 def _figure(table, widths, targets, out_dir):
-    try:
-        fig, axes = new_figure(1, width=6.0, height=4.2)
-    except ImportError:
+    panel = one_panel_figure()
+    if panel is None:
         return []
-    import matplotlib.pyplot as plt
-
-    ax = axes[0, 0]
-    colours = plt.get_cmap("tab10").colors
+    fig, ax, colours = panel
     for k, width in enumerate(widths):
         rows = [r for r in table if r["width n"] == width]
         for name, style in zip(targets, ("-", "--")):
             ax.semilogx([r["c = n p^k"] for r in rows], [r[name] for r in rows], style, marker="o",
                         color=colours[k], label=f"n = {width}, {name}")
     ax.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("expected neurons reading all of A, c = n p^k")
-    ax.set_ylabel("relative test MSE (1 = zero predictor)")
-    ax.set_title(f"Trained sparse networks, d = {D}, |A| = {K_ACTIVE}")
-    exact_ticks(ax, COUNTS)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    return [save_figure(fig, out_dir, "universal_approximation")]
+    return finish_figure(fig, ax, out_dir, "universal_approximation",
+                         xlabel="expected neurons reading all of A, c = n p^k",
+                         ylabel="relative test MSE (1 = zero predictor)",
+                         title=f"Trained sparse networks, d = {D}, |A| = {K_ACTIVE}", ticks=COUNTS)
 
 
 if __name__ == "__main__":
