@@ -100,14 +100,14 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_nonnegative_float(name: str, value) -> float:
+def check_nonnegative_float(name: str, value: float) -> float:
     """A finite real number >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
-def check_density(name: str, value) -> float:
+def check_density(name: str, value: float) -> float:
     """A density in (0, 1]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
             or not 0.0 < value <= 1.0:
@@ -158,7 +158,7 @@ def check_sorted_breakpoints(name: str, value) -> np.ndarray:
     return arr
 
 
-def as_generator(seed) -> np.random.Generator:
+def as_generator(seed: int | np.random.SeedSequence | np.random.Generator | None) -> np.random.Generator:
     """``None``, an int, a SeedSequence or a Generator -> a ``numpy.random.Generator``."""
     if isinstance(seed, np.random.Generator):
         return seed

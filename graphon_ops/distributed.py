@@ -20,11 +20,15 @@ import dataclasses
 import importlib
 import numbers
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validation import as_float_array, as_generator
 from .ntk import graphon_ntk as _in_memory_ntk
+
+if TYPE_CHECKING:  # an optional extra: imported at run time only when used (_require)
+    import dask.array
 
 __all__ = ["DistributedNTKResult", "graphon_ntk"]
 
@@ -83,8 +87,8 @@ class DistributedNTKResult:
         :class:`graphon_ops.GraphonNTKResult`.
     """
 
-    nngp: object
-    ntk: object
+    nngp: dask.array.Array
+    ntk: dask.array.Array
     block_size: int
     metadata: dict
 

@@ -20,7 +20,7 @@ import re
 from tokenize import TokenError
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -350,9 +350,11 @@ class Graphon:
         x, y = _check_points("x", np.ravel(x)), _check_points("y", np.ravel(y))
         if self.kind in ("step", "constant"):
             P = self.values
+            assert P is not None  # step and constant graphons always carry their block values
             values = P[_piece_index(self.row_breaks, x)][:, _piece_index(self.col_breaks, y)] \
                 if self.kind == "step" else np.full((x.size, y.size), P[0, 0])
         elif self.kind == "product":
+            assert self.factors is not None  # product graphons always carry their factors
             f, g = self.factors
             values = np.outer(np.broadcast_to(f(x), x.shape), np.broadcast_to(g(y), y.shape))
         elif self.scalar_function is not None and x.size * y.size >= get_options().numba_min_size:
@@ -414,6 +416,7 @@ class Graphon:
     def _exact_density(self) -> float | None:
         import sympy
 
+        assert self.symbols is not None  # only sympy graphons (which carry their symbols) get here
         u, v = self.symbols
         return _real_number(sympy.integrate(self.expr, (v, 0, 1), (u, 0, 1)))
 
@@ -442,16 +445,19 @@ class Graphon:
     def transpose(self) -> "Graphon":
         """The graphon :math:`W^\\top(u, v) = W(v, u)` (the adjoint operator's kernel)."""
         f = self.function
-        swapped = dict(row_breaks=self.col_breaks, col_breaks=self.row_breaks, metadata=self.metadata)
+        swapped: dict[str, Any] = dict(row_breaks=self.col_breaks, col_breaks=self.row_breaks, metadata=self.metadata)
         if self.kind in ("step", "constant"):
+            assert self.values is not None  # step and constant graphons always carry their block values
             return Graphon.step(self.values.T, self.col_breaks, self.row_breaks).replace(
                 kind=self.kind, metadata=self.metadata)
         if self.kind == "product":
+            assert self.factors is not None  # product graphons always carry their factors
             g, h = self.factors
             return dataclasses.replace(self, function=lambda u, v: f(v, u), factors=(h, g), **swapped)
         if self.kind == "sympy":
             import sympy
 
+            assert self.symbols is not None  # sympy graphons always carry their symbols
             u, v = self.symbols
             t = sympy.Dummy("t")
             expr = self.expr.subs(u, t).subs(v, u).subs(t, v)
@@ -526,7 +532,7 @@ def graphon(obj, **kwargs) -> Graphon:
     if isinstance(obj, Graphon):
         return obj
     if isinstance(obj, numbers.Real) and not isinstance(obj, bool):
-        return Graphon.constant(obj)
+        return Graphon.constant(cast(float, obj))  # any Real: constant() checks it
     if isinstance(obj, str):
         return Graphon.from_expression(obj, **kwargs)
     if isinstance(obj, (np.ndarray, list, tuple)):

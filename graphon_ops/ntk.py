@@ -31,6 +31,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -157,7 +158,7 @@ class GraphonNTKResult:
         """Read a result written by :meth:`save` (no pickle is involved)."""
         with np.load(path, allow_pickle=False) as data:
             metadata = json.loads(str(data["metadata"]))
-            arrays = {name: (np.array(data[name]) if name in data else None) for name in cls._ARRAYS}
+            arrays: dict[str, Any] = {name: (np.array(data[name]) if name in data else None) for name in cls._ARRAYS}
         metadata["nodes"] = tuple(metadata["nodes"])
         return cls(**arrays, **metadata)
 
@@ -347,6 +348,7 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
             deviation = batch - mean
             mean += deviation / count
             squares += deviation * (batch - mean)
+    assert nngp is not None and ntk is not None  # realisations is never empty
     if not (np.all(np.isfinite(nngp)) and np.all(np.isfinite(ntk))):
         raise ValueError(f"graphon_ntk overflowed float64 (the kernels hold inf or NaN): the pre-activation "
                          f"variances grow past about 1e308 with inputs up to |x| = {float(np.abs(X).max()):.3g}"
@@ -357,6 +359,7 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     nngp_se = ntk_se = None
     if len(realisations) > 1:
         count = len(realisations)
+        assert nngp_squares is not None and ntk_squares is not None  # set by the first of several batches
         nngp_se = np.sqrt(nngp_squares / (count - 1) / count).astype(dtype)
         ntk_se = np.sqrt(ntk_squares / (count - 1) / count).astype(dtype)
     return GraphonNTKResult(nngp=nngp.astype(dtype, copy=False), ntk=ntk.astype(dtype, copy=False),
@@ -405,7 +408,8 @@ def _check_graphons(graphons, d: int) -> list[Graphon]:
     for l, shape in enumerate(shapes):
         if shape is None:
             continue
-        below = d if l == 0 else (shapes[l - 1][0] if shapes[l - 1] is not None else None)
+        previous = shapes[l - 1] if l > 0 else None
+        below = d if l == 0 else (previous[0] if previous is not None else None)
         what = "the input dimension d" if l == 0 else f"the rows of graphons[{l - 1}]"
         if below is not None and shape[1] != below:
             raise ValueError(f"graphons[{l}] is a {shape[0]} x {shape[1]} mask but must have {below} columns "

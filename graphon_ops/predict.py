@@ -103,7 +103,7 @@ def _check_trace_axes(trace_axes, y: np.ndarray) -> None:
                          f"y_train); other axes are not supported, got {trace_axes!r}")
 
 
-def _check_positive(name: str, value) -> float:
+def _check_positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
@@ -115,7 +115,7 @@ def _check_flag(name: str, value) -> bool:
     return bool(value)
 
 
-def _check_diag_reg(diag_reg) -> float:
+def _check_diag_reg(diag_reg: float) -> float:
     if isinstance(diag_reg, bool) or not isinstance(diag_reg, numbers.Real) or not np.isfinite(diag_reg) \
             or diag_reg < 0:
         raise ValueError(f"diag_reg must be a finite number >= 0, got {diag_reg!r}")
@@ -418,8 +418,8 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
             out.append(ft0 - delta.reshape(t_shape + test_shape))
         return out[0] if len(out) == 1 else tuple(out)
 
-    predict_fn.eigenvalues = basis.values
-    predict_fn.condition_number = basis.condition
+    setattr(predict_fn, "eigenvalues", basis.values)
+    setattr(predict_fn, "condition_number", basis.condition)
     return predict_fn
 
 
@@ -522,7 +522,7 @@ def gp_inference(k_train_train, y_train, diag_reg: float = 0.0, diag_reg_absolut
         cov = Ktt - Kt @ chol.solve(Kt.T)
         return Gaussian(mean, 0.5 * (cov + cov.T))
 
-    predict_fn.condition_number = chol.condition
+    setattr(predict_fn, "condition_number", chol.condition)
     return predict_fn
 
 
@@ -647,6 +647,6 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
             covs.append(0.5 * (c + c.T))
         return Gaussian(mean, np.asarray(covs).reshape(t_shape + (m, m)))
 
-    predict_fn.eigenvalues = basis.values
-    predict_fn.condition_number = basis.condition
+    setattr(predict_fn, "eigenvalues", basis.values)
+    setattr(predict_fn, "condition_number", basis.condition)
     return predict_fn

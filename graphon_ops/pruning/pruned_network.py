@@ -33,6 +33,7 @@ import numpy as np
 
 from .._validation import as_generator, check_choice, check_positive_int
 from ..network import GraphonNetwork
+from ..ntk import ReadoutProfile
 from .criteria import masks_from_scores, saliency, warn_disconnected
 from .mlp import MLP
 from .saliency_model import estimate_layer_graphons, factorise
@@ -157,19 +158,19 @@ class PrunedNetwork:
             layer = estimate_layer_graphons(mask, omega, shape, row_order=orders[l], col_order=columns[l])
             connectivity.append(layer.connectivity)
             moments.append(layer.weights)
-        readout = None
+        readout: ReadoutProfile | None = None
         if weights == "kept":
             last = orders[-1]
             groups = np.array_split(last, min(blocks, last.size))
             squares = net.weights[-1][0] ** 2
             breaks = np.concatenate([[0], np.cumsum([g.size for g in groups])]) / last.size
-            readout = ([squares[g].mean() for g in groups], breaks)
+            readout = ReadoutProfile.from_any(([squares[g].mean() for g in groups], breaks), "readout_weights")
         metadata = {"source": "pruned network", "method": self.method, "density": self.density,
                     "scope": self.scope, "widths": net.widths, "blocks": blocks, "labels":
                     labels if isinstance(labels, str) else "given", "weights": weights}
-        return GraphonNetwork(connectivity, weights=moments if weights == "kept" else None, readout_weights=readout,
-                              activation=net.activation.name, sigma_w=net.sigma_w, sigma_b=net.sigma_b,
-                              normalization=net.normalization, metadata=metadata)
+        return GraphonNetwork(tuple(connectivity), weights=tuple(moments) if weights == "kept" else None,
+                              readout_weights=readout, activation=net.activation.name, sigma_w=net.sigma_w,
+                              sigma_b=net.sigma_b, normalization=net.normalization, metadata=metadata)
 
     def empirical_ntk(self, X, *, weights: str = "kept", seed=None, memory_budget: int | None = None) -> np.ndarray:
         r"""Empirical NTK :math:`J J^\top` of the pruned network: with its kept weights (default) or with

@@ -253,7 +253,10 @@ def masks_from_state_dict(state_dict, *, layers=None) -> TorchMasks:
     if not prefixes:
         raise ValueError("state_dict holds no weight, weight_orig or weight_mask entry: nothing to read")
 
-    names, masks, weights, raw_weights = [], [], [], []
+    names: list[str] = []
+    masks: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    raw_weights: list[np.ndarray] = []
     for prefix in prefixes:
         mask, weight, raw = _read_layer(state_dict, prefix, found[prefix])
         if masks and masks[-1].shape[0] != mask.shape[1]:

@@ -101,7 +101,7 @@ class TrainingResult:
         return self.loss.size - 1
 
 
-def _check_learning_rate(value) -> float:
+def _check_learning_rate(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
         raise ValueError(f"learning_rate must be a finite number > 0, got {value!r}")
     return float(value)
@@ -299,7 +299,7 @@ def train_mse(net: MLP, X_train, y_train, *, learning_rate: float = 1.0, steps: 
             np.multiply(scaled_masks[l], omegas[l], out=effective[l])
             bias_terms[l] = sigma_b * betas[l]
 
-    slots = {}
+    slots: dict[int, list[int]] = {}
     for i, t in enumerate(times.tolist()):
         slots.setdefault(t, []).append(i)
     n_out = net.widths[-1]
@@ -319,7 +319,7 @@ def train_mse(net: MLP, X_train, y_train, *, learning_rate: float = 1.0, steps: 
                                      f"after {k} steps (gradient descent diverged)")
                 for i in slots.get(k, ()):
                     fx_train[i] = out
-                    if X_test is not None:
+                    if fx_test is not None:  # exactly when X_test is given
                         fx_test[i] = forward(X_test, keep=False)[0]
                 if k == steps:
                     break
