@@ -69,7 +69,7 @@ def _center(K: np.ndarray) -> np.ndarray:
 def _degenerate(norm: float, n: int) -> bool:
     """Frobenius norm of an N x N matrix with entries <= 1 that is rounding noise only (centring a
     constant matrix leaves entries of a few ulp, Frobenius norm ~ N eps)."""
-    return norm <= 16.0 * n * _EPS
+    return bool(norm <= 16.0 * n * _EPS)
 
 
 def kernel_spectrum(K, k: int | None = None, *, integral_operator: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -190,18 +190,18 @@ def kernel_alignment(K, target, *, centered: bool = False, target_kind: str = "a
         T = _unit_scale(T)
         if centered:
             K, T = _center(K), _center(T)
-        norm_K, norm_T = np.linalg.norm(K), np.linalg.norm(T)
+        norm_K, norm_T = float(np.linalg.norm(K)), float(np.linalg.norm(T))
         if _degenerate(norm_K, n) or _degenerate(norm_T, n):
             return 0.0
         return float(np.clip(np.vdot(K, T) / (norm_K * norm_T), -1.0, 1.0))
     Y = _unit_scale(_as_targets(target, n))
     if centered:
         K, Y = _center(K), Y - Y.mean(axis=0)
-    norm_T = np.linalg.norm(Y.T @ Y)  # ||Y Y^T||_F = ||Y^T Y||_F, a c x c product
+    norm_T = float(np.linalg.norm(Y.T @ Y))  # ||Y Y^T||_F = ||Y^T Y||_F, a c x c product
     if norm_T <= (16.0 * n * _EPS) ** 2:
         raise ValueError(f"y must not be zero{' after centring (constant targets)' if centered else ''}; "
                          f"the alignment with a zero target is undefined")
-    norm_K = np.linalg.norm(K)
+    norm_K = float(np.linalg.norm(K))
     if _degenerate(norm_K, n):
         return 0.0
     # <K, Y Y^T>_F = tr(Y^T K Y); for centred K, K = HKH already, so Hy = y - mean(y) gives the same.

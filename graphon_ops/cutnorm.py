@@ -540,7 +540,7 @@ def _merge_breaks(*grids) -> np.ndarray:
 
 
 def _mask_kernel(mask, row_order, col_order) -> _BlockKernel:
-    M = Graphon.from_mask(mask, row_order, col_order).values
+    M = np.asarray(Graphon.from_mask(mask, row_order, col_order).values)
     n, m = M.shape
     return _BlockKernel(np.array(M), np.linspace(0.0, 1.0, n + 1), np.linspace(0.0, 1.0, m + 1))
 
@@ -673,7 +673,7 @@ def _unlabelled(first: _BlockKernel, second: _BlockKernel, aligned: CutNormResul
     return best.replace(lower=min(lower, best.upper), details=details)
 
 
-def _grid_for(W: Graphon, other, resolution: int):
+def _grid_for(W: Graphon, other, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Grid on which to average ``W`` next to ``other``: both sets of breaks, plus an equal grid if
     ``W`` is not a step function."""
     rows, cols = [W.row_breaks, other.row_breaks], [W.col_breaks, other.col_breaks]

@@ -23,6 +23,7 @@ the weight graphons :math:`M_l = E[\omega^2 1\{\text{kept}\}]` (``docs/theory/nt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,8 @@ def _network_with_weights(network, d: int, weights, settings: dict, seed):
         raise ValueError("weights='kept' needs the pruned network itself: masks carry no weights; pass the "
                          "pruned MLP (e.g. net.with_masks(masks)) as network")
     masks = _check_masks(network, d)
-    chosen = {name: _MASK_DEFAULTS[name] if value is None else value for name, value in settings.items()}
+    chosen: dict[str, Any] = {name: _MASK_DEFAULTS[name] if value is None else value
+                              for name, value in settings.items()}
     return MLP([d] + [mask.shape[0] for mask in masks], masks=masks, seed=seed, **chosen)
 
 

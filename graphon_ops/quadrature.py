@@ -103,7 +103,7 @@ class QuadratureRule:
             return NotImplemented
         return np.array_equal(self.nodes, other.nodes) and np.array_equal(self.weights, other.weights)
 
-    __hash__ = None  # arrays inside: equality by value, not hashable
+    __hash__ = None  # type: ignore[assignment]  # arrays inside: equality by value, not hashable
 
     def integrate(self, f) -> float:
         r""":math:`\sum_k w_k f(x_k)` for a vectorised callable ``f`` or an array of values at the nodes."""
@@ -160,7 +160,7 @@ def clenshaw_curtis(m: int) -> QuadratureRule:
     """
     m = check_positive_int("m", m)
     if m == 1:
-        return QuadratureRule([0.5], [1.0], "clenshaw_curtis", 1)
+        return QuadratureRule(np.array([0.5]), np.array([1.0]), "clenshaw_curtis", 1)
     n = m - 1
     check_memory(f"clenshaw_curtis({m}) (an {n // 2} x {m} cosine table)", 2 * 8 * (n // 2) * m)
     theta = np.pi * np.arange(m) / n

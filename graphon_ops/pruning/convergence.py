@@ -238,7 +238,7 @@ def width_sweep(method: str, widths=DEFAULT_WIDTHS, *, density: float = 0.2, lim
             W = limit_graphon("magnitude", density, weight_scale=float(net.row_scales(layer)[0]))
         elif limit == "constant":
             W = limit_graphon("random", density)
-        elif limit == "population":
+        elif population is not None:  # limit == "population"
             W = population
         else:
             W = limit_graphon("snip" if method == "snip" else "factorised", density, row_factor=row_factors,
