@@ -34,6 +34,10 @@ __all__ = ["DistributedNTKResult", "graphon_ntk"]
 
 _INSTALL_HINT = "python -m pip install 'graphon_ops[distributed]'"
 
+#: Default memory budget of one block (results and working set), in bytes: a worker runs one block at a time
+#: per thread, so this bounds its memory whatever the machine's ``options().memory_budget_bytes`` is.
+BLOCK_MEMORY_BUDGET = 2**30
+
 
 def _require(module: str):
     try:
@@ -137,7 +141,8 @@ def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) 
     graphons, options
         As in :func:`graphon_ops.graphon_ntk` (``weight_graphons``, ``activation``, ``sigma_w``,
         ``sigma_b``, ``rule``, ``first_layer``, ``normalization``, ``backend``, ``dtype``, ...); the
-        ``memory_budget`` applies to each block.
+        ``memory_budget`` applies to each block (default :data:`BLOCK_MEMORY_BUDGET`, 1 GiB: the
+        results of a 4096-block take 256 MiB and the tiles share the rest).
     block_size : int
         Rows and columns per block, >= 1. A block holds two ``block_size`` squared float64 results plus
         the in-memory path's working set; 4096 (256 MiB of results) suits a worker with a few GiB.
@@ -184,7 +189,8 @@ def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) 
     X2 = None if X2 is None else as_float_array("X2", X2, ndim=2, dtype=np.float64)
     if isinstance(seed, np.random.Generator) or seed is None:
         seed = int(as_generator(seed).integers(2**63 - 1))
-    options = {**options, "seed": seed}
+    # a worker holds its block's results and tiles: a per-block budget, not the whole machine's
+    options = {"memory_budget": BLOCK_MEMORY_BUDGET, **options, "seed": seed}
     # every argument checked, and the metadata taken, on one input pair before any block is scheduled
     probe = _in_memory_ntk(X[:1], graphons, X2=None if X2 is None else X2[:1], **options)
     metadata = {"first_layer": probe.first_layer, "first_layer_method": probe.first_layer_method,
