@@ -222,3 +222,14 @@ def test_from_mask_is_0_1_and_density_is_permutation_invariant(mask, random):
     # up to summation order)
     assert abs(W2.density() - mask.mean()) < 8 * EPS * max(1, mask.size)
     assert abs(W.density() - mask.mean()) < 8 * EPS * max(1, mask.size)
+
+
+def test_callable_with_different_row_and_column_breaks_integrates_exactly():
+    """Jumps at u = 0.3 (rows) and v = 0.7 (columns): the default rules split each side at its own breaks, so
+    the piecewise-constant integrals are exact (a column rule split at the row break would miss v = 0.7)."""
+    W = go.Graphon.from_callable(lambda u, v: (v < 0.7) * (0.5 + 0.5 * (u < 0.3)) + 0.0 * u,
+                                 row_breaks=[0.3], col_breaks=[0.7])
+    exact = 0.7 * (0.3 * 1.0 + 0.7 * 0.5)
+    assert abs(W.density() - exact) < 4 * np.finfo(float).eps
+    np.testing.assert_allclose(W.out_degree(np.array([0.1, 0.9])), [0.7, 0.35], rtol=0, atol=4e-16)
+    np.testing.assert_allclose(W.in_degree(np.array([0.5, 0.8])), [0.65, 0.0], rtol=0, atol=4e-16)
