@@ -26,6 +26,7 @@ that the working set stays within the memory budget.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -33,6 +34,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
 from ._backend import get_array_module, resolve_backend, to_numpy
@@ -328,8 +330,10 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
                  + "; compute it out of core with graphon_ops.distributed.graphon_ntk(X, graphons, "
                    "block_size=4096, ...).to_zarr(path), or in row blocks graphon_ntk(X[i:j], ..., X2=X))", result_bytes,
                  budget)
+    # CPU: one chunk of pairs per numba thread (numba.set_num_threads / NUMBA_NUM_THREADS set how many)
+    threads = 1 if backend == "gpu" else numba.get_num_threads()
     plan = _plan_tiles(n_rows, None if X2 is None else n_cols, d, realisations, hidden, readout,
-                       budget - result_bytes)
+                       budget - result_bytes, threads)
     # Monte Carlo batches: running mean and sum of squared deviations (Welford), so that memory stays at
     # four result-sized arrays whatever the number of batches.
     nngp = ntk = nngp_squares = ntk_squares = None
@@ -767,6 +771,7 @@ class _TilePlan:
     tiles: list          # (row block slice, column block slice, diagonal?) in input indices
     widest: int          # most nodes of any stage (rows of the work arrays)
     chunk: int           # pair columns carried through all stages at once (cache-sized)
+    threads: int         # chunks in flight at once, each with its own work arrays
 
 
 #: Bytes of the four (nodes x chunk) work arrays of one chunk of pairs: a few MiB keeps the whole
@@ -774,7 +779,7 @@ class _TilePlan:
 _CHUNK_BYTES = 4 * 2**20
 
 
-def _plan_tiles(n_rows, n_cols, d, realisations, hidden, readout, budget) -> _TilePlan:
+def _plan_tiles(n_rows, n_cols, d, realisations, hidden, readout, budget, threads) -> _TilePlan:
     """Split the pairs into tiles whose working set fits the budget (or refuse, saying what is needed)."""
     n_virtual = max(c[0].shape[0] for c, _ in realisations)
     stage_rows = [n_virtual] + [K.shape[0] for K, _ in hidden]
@@ -782,15 +787,15 @@ def _plan_tiles(n_rows, n_cols, d, realisations, hidden, readout, budget) -> _Ti
     kept = any(direct is not None for _, direct in hidden + [readout]) or realisations[0][0][0] is not \
         realisations[0][0][1]
     n_buffers = 5 if kept else 4
-    # cache-sized, and at most a quarter of the budget
+    # cache-sized, and all threads' work arrays together at most a quarter of the budget
     chunk = int(max(1, min(65536, _CHUNK_BYTES // (8 * n_buffers * widest),
-                           budget // (32 * (n_buffers * widest + d)))))
+                           budget // (32 * threads * (n_buffers * widest + d)))))
     matrices = [K for pair in hidden + [readout] for K in pair if K is not None]
     first_stage = hidden[0][0].shape[0] if hidden else 1
     fixed = 8 * (sum(K.size for K in matrices)
                  + sum(sum(x.size for x in {id(x): x for x in c}.values()) + a.size
                        + (n_buffers - 3) * a.shape[0] * first_stage for c, a in realisations)
-                 + (n_buffers * widest + d) * chunk)
+                 + threads * (n_buffers * widest + d) * chunk)
     # Per pair of a tile: two int64 pair indices, two output indices, two output values, and up to three
     # transient arrays of the same length (index construction, the mirrored copy of an off-diagonal
     # block); per input: its d coordinates (copied twice on the way) and its variances at every stage.
@@ -824,7 +829,7 @@ def _plan_tiles(n_rows, n_cols, d, realisations, hidden, readout, budget) -> _Ti
         for i in range(0, n_rows, block):
             for j in range(0, n_cols, block):
                 tiles.append((slice(i, min(n_rows, i + block)), slice(j, min(n_cols, j + block)), False))
-    return _TilePlan(tiles, widest, chunk)
+    return _TilePlan(tiles, widest, chunk, threads)
 
 
 def _tile_pairs(rows: slice, cols: slice, diagonal: bool):
@@ -856,7 +861,8 @@ def _run_tiles(xp, kernels, maps, X, X2, plan: _TilePlan, coefficients, matrices
         first = xp.asarray(first.astype(np.int64, copy=False))
         second = xp.asarray(second.astype(np.int64, copy=False))
         variances, pairs = _tile_kernels(xp, kernels, maps, xp.asarray(inputs), first, second,
-                                         coefficients_device, matrices_device, bias_variance, plan.chunk)
+                                         coefficients_device, matrices_device, bias_variance, plan.chunk,
+                                         plan.threads)
         n_block_rows = rows.stop - rows.start
         out_rows = rows.start + first
         out_cols = (rows.start + second) if diagonal else (cols.start + second - n_block_rows)
@@ -871,7 +877,8 @@ def _run_tiles(xp, kernels, maps, X, X2, plan: _TilePlan, coefficients, matrices
     return to_numpy(nngp), to_numpy(ntk)
 
 
-def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matrices, bias_variance, chunk):
+def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matrices, bias_variance, chunk,
+                  threads):
     """Forward recursion on one tile.
 
     The inputs' variances go through every stage first (they are needed by every pair); the pairs
@@ -910,42 +917,61 @@ def _tile_kernels(xp, kernels, maps, inputs, first, second, coefficients, matric
     width = min(chunk, n_pairs)
     widest = max([variance_coefficients.shape[0]] + [K.shape[0] for K, _ in matrices])
     kept = not fresh_first or any(K_direct is not None for _, K_direct in matrices)
-    buffers = [xp.empty(widest * width) for _ in range(5 if kept else 4)]
-    products_buffer = xp.empty(width * inputs.shape[1])
-    for start in range(0, n_pairs, chunk):
-        stop = min(n_pairs, start + chunk)
-        size = stop - start
-        first_run, second_run = first[start:stop], second[start:stop]
+    starts = range(0, n_pairs, chunk)
+    threads = max(1, min(threads, len(starts)))
 
-        def view(buffer, rows):
-            return buffer[:rows * size].reshape(rows, size)
+    def worker(index):
+        """Chunks ``index``, ``index + threads``, ...: each thread owns its buffers and output slices."""
+        buffers = [xp.empty(widest * width) for _ in range(5 if kept else 4)]
+        products_buffer = xp.empty(width * inputs.shape[1])
+        with np.errstate(over="ignore", invalid="ignore"):  # error states are per thread
+            for start in starts[index::threads]:
+                stop = min(n_pairs, start + chunk)
+                nngp[start:stop], ntk[start:stop] = _chunk_kernels(
+                    xp, kernels, maps, inputs, first[start:stop], second[start:stop], coefficients, matrices,
+                    stage_variances, bias, buffers, products_buffer)
 
-        products = products_buffer[:size * inputs.shape[1]].reshape(size, inputs.shape[1])
-        kernels.pair_products(inputs, first_run, second_run, products)
-        S = view(buffers[0], variance_coefficients.shape[0])
-        xp.matmul(variance_coefficients, products.T, out=S)
-        S += bias
-        if fresh_first:
-            T = S
-        else:
-            T = view(buffers[1], tangent_coefficients.shape[0])
-            xp.matmul(tangent_coefficients, products.T, out=T)
-            T += bias
-        for (K, K_direct), variances in zip(matrices, stage_variances):
-            F, G = view(buffers[2], S.shape[0]), view(buffers[3], S.shape[0])
-            maps(S, T, variances, first_run, second_run, F, G)
-            S, T = view(buffers[0], K.shape[0]), view(buffers[1], K.shape[0])
-            xp.matmul(K, F, out=S)
-            S += bias
-            if K_direct is None:
-                xp.matmul(K, G, out=T)
-                T += S
-            else:
-                propagated = view(buffers[4], K.shape[0])
-                xp.matmul(K, G, out=propagated)
-                xp.matmul(K_direct, F, out=T)
-                T += bias
-                T += propagated
-        nngp[start:stop] = S[0]
-        ntk[start:stop] = T[0]
+    if threads == 1:
+        worker(0)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            list(pool.map(worker, range(threads)))
     return diagonal, (nngp, ntk)
+
+
+def _chunk_kernels(xp, kernels, maps, inputs, first, second, coefficients, matrices, stage_variances, bias,
+                   buffers, products_buffer):
+    """All stages of one chunk of pairs in the caller's buffers: returns its (NNGP, NTK) rows (views)."""
+    variance_coefficients, tangent_coefficients = coefficients
+    size = first.size
+
+    def view(buffer, rows):
+        return buffer[:rows * size].reshape(rows, size)
+
+    products = products_buffer[:size * inputs.shape[1]].reshape(size, inputs.shape[1])
+    kernels.pair_products(inputs, first, second, products)
+    S = view(buffers[0], variance_coefficients.shape[0])
+    xp.matmul(variance_coefficients, products.T, out=S)
+    S += bias
+    if tangent_coefficients is variance_coefficients:
+        T = S
+    else:
+        T = view(buffers[1], tangent_coefficients.shape[0])
+        xp.matmul(tangent_coefficients, products.T, out=T)
+        T += bias
+    for (K, K_direct), variances in zip(matrices, stage_variances):
+        F, G = view(buffers[2], S.shape[0]), view(buffers[3], S.shape[0])
+        maps(S, T, variances, first, second, F, G)
+        S, T = view(buffers[0], K.shape[0]), view(buffers[1], K.shape[0])
+        xp.matmul(K, F, out=S)
+        S += bias
+        if K_direct is None:
+            xp.matmul(K, G, out=T)
+            T += S
+        else:
+            propagated = view(buffers[4], K.shape[0])
+            xp.matmul(K, G, out=propagated)
+            xp.matmul(K_direct, F, out=T)
+            T += bias
+            T += propagated
+    return S[0], T[0]

@@ -273,6 +273,39 @@ def test_tiling_matches_untiled(inputs, rng):
     assert relative_error(pair_tiled.ntk, pair_whole.ntk[:40, 40:]) < ROUNDING
 
 
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_chunks_spread_over_threads_match_one_thread(rng, monkeypatch, activation):
+    """Chunks of a few pairs, run on one thread and on two: the same numbers bit for bit (each chunk is
+    computed alone, whichever thread takes it), and equal to the untiled default to rounding; with kept
+    weights too (five work arrays per thread instead of four)."""
+    numba = pytest.importorskip("numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has a single thread here")
+    import graphon_ops.ntk as ntk_module
+    X = rng.standard_normal((40, 3))
+    stack = _random_stack(rng)
+    moments = [Graphon.step(0.8 * W.values, W.row_breaks, W.col_breaks) for W in stack]
+    default = [graphon_ntk(X, stack, sigma_b=0.2, activation=activation, weight_graphons=weights)
+               for weights in (None, moments)]
+    monkeypatch.setattr(ntk_module, "_CHUNK_BYTES", 4096)    # chunks of about 20 pairs: 40 chunks
+    previous = numba.get_num_threads()
+    try:
+        one_thread = []
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            for case, (expected, weights) in enumerate(zip(default, (None, moments))):
+                result = graphon_ntk(X, stack, sigma_b=0.2, activation=activation, weight_graphons=weights)
+                assert relative_error(result.ntk, expected.ntk) < ROUNDING
+                assert relative_error(result.nngp, expected.nngp) < ROUNDING
+                if threads == 1:
+                    one_thread.append(result)
+                else:
+                    np.testing.assert_array_equal(result.ntk, one_thread[case].ntk)
+                    np.testing.assert_array_equal(result.nngp, one_thread[case].nngp)
+    finally:
+        numba.set_num_threads(previous)
+
+
 def test_results_count_in_the_memory_budget_and_are_refused_before_allocation(rng, monkeypatch):
     """N = 30000 needs 2 x 8 N^2 = 14.4 GB for the NNGP and NTK alone: refused with that figure, before any
     result-sized allocation (numpy.empty/zeros are watched)."""
