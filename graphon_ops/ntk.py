@@ -31,6 +31,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ import numpy as np
 
 from ._backend import get_array_module, resolve_backend, to_numpy
 from ._config import get_options
+from .adaptive import (DEFAULT_MAX_NODES, DEFAULT_NODES_PER_PANEL, AccuracyWarning, adaptive_rule, check_rule_or_tol,
+                       graphon_rule, lobatto_companions)
 from ._validation import (as_float_array, as_generator, check_choice, check_memory, check_nonnegative_float,
                           check_positive_int, check_sorted_breakpoints, format_bytes)
 from .activations import Activation, get_activation
@@ -101,6 +104,10 @@ class GraphonNTKResult:
     weights : str
         ``"fresh"`` (re-drawn after pruning: weight graphons equal to the connectivity graphons) or
         ``"kept"`` (the weights pruning selected, described by ``weight_graphons``).
+    error_estimate : float or None
+        Estimated quadrature error, :math:`\max |K_G - K_L|` over the entries of both kernels (absolute;
+        docs/theory/ntk.rst, "Quadrature error"): 0 for grids that integrate step graphons exactly, None
+        for a grid the caller gave or a Monte Carlo first layer.
     """
 
     nngp: np.ndarray
@@ -116,6 +123,7 @@ class GraphonNTKResult:
     backend: str
     n_tiles: int
     weights: str = "fresh"
+    error_estimate: float | None = None
 
     _ARRAYS = ("nngp", "ntk", "nngp_standard_error", "ntk_standard_error")
 
@@ -130,6 +138,8 @@ class GraphonNTKResult:
         shape = "x".join(map(str, self.ntk.shape))
         error = "" if self.ntk_standard_error is None else \
             f", Monte Carlo standard error <= {float(np.max(self.ntk_standard_error)):.2g}"
+        if self.error_estimate:
+            error += f", quadrature error estimate {self.error_estimate:.2g}"
         return (f"GraphonNTKResult({shape} NNGP and NTK, {self.activation}, first layer {self.first_layer_method}, "
                 f"{self.weights} weights, nodes {self.nodes}{error})")
 
@@ -169,7 +179,7 @@ class GraphonNTKResult:
 
 
 def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w: float = 1.0,
-                sigma_b: float = 0.0, rule=None, first_layer: str = "patterns", normalization: str = "none", X2=None,
+                sigma_b: float = 0.0, rule=None, tol: float | None = None, first_layer: str = "patterns", normalization: str = "none", X2=None,
                 backend: str | None = None, dtype=np.float64, hermite_order: int = DEFAULT_HERMITE_ORDER,
                 max_patterns: int = DEFAULT_MAX_PATTERNS, n_samples: int = DEFAULT_MONTE_CARLO_SAMPLES,
                 seed=None, memory_budget: int | None = None) -> GraphonNTKResult:
@@ -204,7 +214,14 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
         Grid of each hidden layer's neurons. Default: one midpoint node per piece of the common
         refinement of the breakpoints of :math:`W_l` (rows) and :math:`W_{l+1}` (columns) when both are
         step or constant graphons (exact), else composite Gauss--Legendre with
-        ``DEFAULT_NODES_PER_PIECE`` nodes per piece of that refinement.
+        ``DEFAULT_NODES_PER_PIECE`` nodes per piece of that refinement, whose quadrature error is
+        estimated (``error_estimate`` of the result).
+    tol : float, optional
+        Relative accuracy asked for instead of a ``rule``: adaptive grids
+        (:func:`~graphon_ops.adaptive.graphon_rule` on every side of each layer, kinks and jumps found
+        without being announced) are refined until the estimated error is at most ``tol`` times the
+        largest kernel entry; an :class:`~graphon_ops.adaptive.AccuracyWarning` if that cannot be reached.
+        In ``[1e-14, 1)``; not with a Monte Carlo first layer.
     first_layer : {"patterns", "mean-field"}
         ``"patterns"`` (default): the exact limit for a fixed input dimension ``d``. A first-layer
         neuron keeps its own Bernoulli row pattern :math:`m \in \{0,1\}^d` with
@@ -241,7 +258,8 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     Returns
     -------
     GraphonNTKResult
-        ``.nngp`` and ``.ntk`` (numpy arrays), with how the first layer was computed.
+        ``.nngp`` and ``.ntk`` (numpy arrays), with how the first layer was computed and the
+        estimated quadrature error.
 
     Notes
     -----
@@ -307,72 +325,167 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
         raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
     budget = get_options().memory_budget_bytes if memory_budget is None \
         else check_positive_int("memory_budget", memory_budget)
-    rules = _hidden_rules(layers, rule, weight_layers, readout_weights)
-
+    tol = check_rule_or_tol(rule, tol)
     closed_form = activation.closed_form and activation.name in _CLOSED_FORMS
     linear = closed_form and activation.name == "identity"
-    realisations, method = _first_layer(layers[0], weight_layers[0], rules[0], d, first_layer, normalization,
-                                        sigma_w, linear, max_patterns, n_samples, seed)
-    hidden = [_hidden_matrices(W, weight_layers[l], rules[l], rules[l - 1], normalization, sigma_w, l)
-              for l, W in enumerate(layers) if l > 0]
-    readout = _readout_matrices(readout_weights, rules[-1], sigma_w)
-
     xp = get_array_module(backend)
     kernels = _kernel_module(backend)
     maps = _select_maps(activation, kernels, hermite_order, closed_form)
-    n_rows, n_cols = X.shape[0], X.shape[0] if X2 is None else X2.shape[0]
-    # the results count in the budget: NNGP and NTK, plus for Monte Carlo the running means' batch,
-    # squared deviations, standard errors and one temporary of their computation
-    n_results = 2 if len(realisations) == 1 else 9
-    result_bytes = 8 * n_results * n_rows * n_cols
-    check_memory(f"graphon_ntk's results ({n_results} arrays of {n_rows} x {n_cols} float64: the NNGP and NTK"
-                 + ("" if n_results == 2 else ", the Monte Carlo batch, accumulators and standard errors")
-                 + "; compute it out of core with graphon_ops.distributed.graphon_ntk(X, graphons, "
-                   "block_size=4096, ...).to_zarr(path), or in row blocks graphon_ntk(X[i:j], ..., X2=X))", result_bytes,
-                 budget)
-    # CPU: one chunk of pairs per numba thread (numba.set_num_threads / NUMBA_NUM_THREADS set how many)
-    threads = 1 if backend == "gpu" else numba.get_num_threads()
-    plan = _plan_tiles(n_rows, None if X2 is None else n_cols, d, realisations, hidden, readout,
-                       budget - result_bytes, threads)
-    # Monte Carlo batches: running mean and sum of squared deviations (Welford), so that memory stays at
-    # four result-sized arrays whatever the number of batches.
-    nngp = ntk = nngp_squares = ntk_squares = None
-    for count, (coefficients, averaging) in enumerate(realisations, start=1):
-        matrices = _stage_matrices(hidden, readout, averaging)
-        # overflow (inputs or scales far too large) is reported once, as a ValueError after the loop
-        with _single_threaded_blas(backend), np.errstate(over="ignore", invalid="ignore"):
-            batch_nngp, batch_ntk = _run_tiles(xp, kernels, maps, X, X2, plan, coefficients, matrices,
-                                               sigma_b ** 2)
-        if count == 1:
-            nngp, ntk = batch_nngp, batch_ntk
-            if len(realisations) > 1:
-                nngp_squares, ntk_squares = np.zeros_like(nngp), np.zeros_like(ntk)
-            continue
-        for mean, squares, batch in ((nngp, nngp_squares, batch_nngp), (ntk, ntk_squares, batch_ntk)):
-            deviation = batch - mean
-            mean += deviation / count
-            squares += deviation * (batch - mean)
-    assert nngp is not None and ntk is not None  # realisations is never empty
-    if not (np.all(np.isfinite(nngp)) and np.all(np.isfinite(ntk))):
-        raise ValueError(f"graphon_ntk overflowed float64 (the kernels hold inf or NaN): the pre-activation "
-                         f"variances grow past about 1e308 with inputs up to |x| = {float(np.abs(X).max()):.3g}"
-                         + ("" if X2 is None else f" (X2 up to {float(np.abs(X2).max()):.3g})")
-                         + f", sigma_w = {sigma_w!r}, sigma_b = {sigma_b!r}, normalization = {normalization!r} "
-                         f"(which divides by the layer densities); rescale the inputs or sigma_w (with sigma_b = 0 the ReLU kernels are homogeneous: "
-                         f"K(c x, c x') = c^2 K(x, x'))")
-    nngp_se = ntk_se = None
-    if len(realisations) > 1:
-        count = len(realisations)
-        assert nngp_squares is not None and ntk_squares is not None  # set by the first of several batches
-        nngp_se = np.sqrt(nngp_squares / (count - 1) / count).astype(dtype)
-        ntk_se = np.sqrt(ntk_squares / (count - 1) / count).astype(dtype)
-    return GraphonNTKResult(nngp=nngp.astype(dtype, copy=False), ntk=ntk.astype(dtype, copy=False),
+
+    def compute(rules, X, X2):
+        """Both kernels of ``X`` (and ``X2``) with hidden-layer grids ``rules``."""
+        realisations, method = _first_layer(layers[0], weight_layers[0], rules[0], d, first_layer, normalization,
+                                            sigma_w, linear, max_patterns, n_samples, seed)
+        hidden = [_hidden_matrices(W, weight_layers[l], rules[l], rules[l - 1], normalization, sigma_w, l)
+                  for l, W in enumerate(layers) if l > 0]
+        readout = _readout_matrices(readout_weights, rules[-1], sigma_w)
+        n_rows, n_cols = X.shape[0], X.shape[0] if X2 is None else X2.shape[0]
+        # the results count in the budget: NNGP and NTK, plus for Monte Carlo the running means' batch,
+        # squared deviations, standard errors and one temporary of their computation
+        n_results = 2 if len(realisations) == 1 else 9
+        result_bytes = 8 * n_results * n_rows * n_cols
+        check_memory(f"graphon_ntk's results ({n_results} arrays of {n_rows} x {n_cols} float64: the NNGP and NTK"
+                     + ("" if n_results == 2 else ", the Monte Carlo batch, accumulators and standard errors")
+                     + "; compute it out of core with graphon_ops.distributed.graphon_ntk(X, graphons, "
+                       "block_size=4096, ...).to_zarr(path), or in row blocks graphon_ntk(X[i:j], ..., X2=X))",
+                     result_bytes, budget)
+        # CPU: one chunk of pairs per numba thread (numba.set_num_threads / NUMBA_NUM_THREADS set how many)
+        threads = 1 if backend == "gpu" else numba.get_num_threads()
+        plan = _plan_tiles(n_rows, None if X2 is None else n_cols, d, realisations, hidden, readout,
+                           budget - result_bytes, threads)
+        # Monte Carlo batches: running mean and sum of squared deviations (Welford), so that memory stays at
+        # four result-sized arrays whatever the number of batches.
+        nngp = ntk = nngp_squares = ntk_squares = None
+        for count, (coefficients, averaging) in enumerate(realisations, start=1):
+            matrices = _stage_matrices(hidden, readout, averaging)
+            # overflow (inputs or scales far too large) is reported once, as a ValueError after the loop
+            with _single_threaded_blas(backend), np.errstate(over="ignore", invalid="ignore"):
+                batch_nngp, batch_ntk = _run_tiles(xp, kernels, maps, X, X2, plan, coefficients, matrices,
+                                                   sigma_b ** 2)
+            if count == 1:
+                nngp, ntk = batch_nngp, batch_ntk
+                if len(realisations) > 1:
+                    nngp_squares, ntk_squares = np.zeros_like(nngp), np.zeros_like(ntk)
+                continue
+            for mean, squares, batch in ((nngp, nngp_squares, batch_nngp), (ntk, ntk_squares, batch_ntk)):
+                deviation = batch - mean
+                mean += deviation / count
+                squares += deviation * (batch - mean)
+        assert nngp is not None and ntk is not None  # realisations is never empty
+        if not (np.all(np.isfinite(nngp)) and np.all(np.isfinite(ntk))):
+            raise ValueError(f"graphon_ntk overflowed float64 (the kernels hold inf or NaN): the pre-activation "
+                             f"variances grow past about 1e308 with inputs up to |x| = {float(np.abs(X).max()):.3g}"
+                             + ("" if X2 is None else f" (X2 up to {float(np.abs(X2).max()):.3g})")
+                             + f", sigma_w = {sigma_w!r}, sigma_b = {sigma_b!r}, normalization = {normalization!r} "
+                             f"(which divides by the layer densities); rescale the inputs or sigma_w (with sigma_b = 0 "
+                             f"the ReLU kernels are homogeneous: K(c x, c x') = c^2 K(x, x'))")
+        standard_errors = None
+        if len(realisations) > 1:
+            count = len(realisations)
+            assert nngp_squares is not None and ntk_squares is not None  # set by the first of several batches
+            standard_errors = tuple(np.sqrt(squares / (count - 1) / count).astype(dtype)
+                                    for squares in (nngp_squares, ntk_squares))
+        return _Kernels(nngp, ntk, standard_errors, method, int(realisations[0][0][0].shape[0]), len(plan.tiles))
+
+    if rule is not None:
+        rules = _hidden_rules(layers, rule, weight_layers, readout_weights)
+        found, error_estimate = compute(rules, X, X2), None
+    else:
+        found, rules, error_estimate = _with_error_estimate(compute, X, X2, layers, weight_layers, readout_weights,
+                                                            tol)
+    nngp_se, ntk_se = (None, None) if found.standard_errors is None else found.standard_errors
+    return GraphonNTKResult(nngp=found.nngp.astype(dtype, copy=False), ntk=found.ntk.astype(dtype, copy=False),
                             nngp_standard_error=nngp_se, ntk_standard_error=ntk_se, first_layer=first_layer,
-                            first_layer_method=method, n_patterns=int(realisations[0][0][0].shape[0]),
+                            first_layer_method=found.method, n_patterns=found.n_patterns,
                             nodes=tuple(r.size for r in rules), normalization=normalization,
-                            activation=activation.name, backend=backend, n_tiles=len(plan.tiles),
+                            activation=activation.name, backend=backend, n_tiles=found.n_tiles,
                             weights="fresh" if readout_weights is None and weight_layers == [None] * len(layers)
-                            else "kept")
+                            else "kept", error_estimate=error_estimate)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kernels:
+    nngp: np.ndarray
+    ntk: np.ndarray
+    standard_errors: tuple | None   # (NNGP, NTK) Monte Carlo standard errors
+    method: str
+    n_patterns: int
+    n_tiles: int
+
+
+#: Inputs on which the quadrature error of a larger call is estimated (docs/theory/ntk.rst, "Quadrature error").
+ESTIMATE_INPUTS = 256
+
+#: Rounds of bisection graphon_ntk(tol=...) tries before it reports the accuracy reached.
+MAX_REFINEMENTS = 6
+
+
+def _estimate_inputs(X):
+    """All of ``X`` when small, else the largest-norm half of :data:`ESTIMATE_INPUTS` (where the kernels and
+    their errors are largest) and an evenly spaced other half."""
+    if X is None or X.shape[0] <= ESTIMATE_INPUTS:
+        return X
+    norms = np.einsum("ij,ij->i", X, X)
+    chosen = np.union1d(np.argsort(norms)[-(ESTIMATE_INPUTS // 2):],
+                        np.linspace(0, X.shape[0] - 1, ESTIMATE_INPUTS // 2).astype(np.int64))
+    return X[chosen]
+
+
+def _with_error_estimate(compute, X, X2, layers, weight_layers, readout_weights, tol):
+    r"""Kernels on the default (``tol`` None) or adaptive hidden-layer rules, with the estimated quadrature error.
+
+    The estimate is :math:`\max(|K_G - K_L|, |K_G - K_{G/2}|)` over the entries of both kernels, where
+    :math:`K_L` replaces every Gauss--Legendre panel by its Gauss--Lobatto companion
+    (:func:`~graphon_ops.adaptive.lobatto_companions`: it sees a jump between a panel's end and its first
+    node) and :math:`K_{G/2}` bisects every panel (it sees a kink that moves with the node, such as the
+    diagonal of :math:`\min(u, v)`, where both other rules put the kink at their own nodes and err
+    alike), computed on :func:`_estimate_inputs`. With ``tol``, the rules are bisected until the estimate
+    is at most ``tol`` times the largest kernel entry (the bisected kernels just computed are the next
+    round's, so a round costs two kernels of the sample); :data:`MAX_REFINEMENTS` rounds or
+    ``DEFAULT_MAX_NODES`` nodes at most, then an AccuracyWarning. Rules of step graphons integrate exactly:
+    estimate 0, nothing more computed.
+    """
+    sample, sample2 = _estimate_inputs(X), _estimate_inputs(X2)
+    rules, exact = _adaptive_rules(layers, weight_layers, readout_weights, tol) if tol is not None \
+        else _default_rules(layers, weight_layers, readout_weights)
+    if all(exact):
+        return compute(rules, X, X2), rules, 0.0
+    gauss = compute(rules, sample, sample2)
+    if gauss.method == "monte-carlo":
+        if tol is not None:
+            raise ValueError("tol bounds the quadrature error, which the Monte Carlo first layer's sampling "
+                             "error would swamp: use first_layer='mean-field', a larger max_patterns (exact "
+                             "enumeration), or a fixed rule")
+        return compute(rules, X, X2), rules, None
+    for round_ in range(MAX_REFINEMENTS):
+        lobatto = compute([rule if step else lobatto_companions(rule)[0] for rule, step in zip(rules, exact)],
+                          sample, sample2)
+        finer_rules = [rule if step else _bisected(rule) for rule, step in zip(rules, exact)]
+        finer = compute(finer_rules, sample, sample2)
+        estimate = max(_largest_difference(gauss, other) for other in (lobatto, finer))
+        scale = max(float(np.max(np.abs(gauss.nngp))), float(np.max(np.abs(gauss.ntk))))
+        if tol is None or estimate <= tol * scale:
+            break
+        if round_ + 1 == MAX_REFINEMENTS or max(r.size for r in finer_rules) > DEFAULT_MAX_NODES:
+            warnings.warn(AccuracyWarning(
+                f"graphon_ntk stopped at an estimated error of {estimate:.3g} ({estimate / scale:.3g} of the "
+                f"largest kernel entry) > tol={tol:g} with hidden-layer rules of {[r.size for r in rules]} nodes; "
+                f"ask for a larger tol, or give rules with the breakpoints of the graphons"), stacklevel=3)
+            break
+        rules, gauss = finer_rules, finer
+    found = gauss if sample is X and sample2 is X2 else compute(rules, X, X2)
+    return found, rules, estimate
+
+
+def _largest_difference(a: _Kernels, b: _Kernels) -> float:
+    return max(float(np.max(np.abs(a.nngp - b.nngp))), float(np.max(np.abs(a.ntk - b.ntk))))
+
+
+def _bisected(rule: QuadratureRule) -> QuadratureRule:
+    """The composite Gauss--Legendre ``rule`` with every panel cut in two (same nodes per panel)."""
+    ends = rule.breakpoints
+    return composite("gauss_legendre", rule.size // (ends.size - 1),
+                     np.union1d(ends, (ends[:-1] + ends[1:]) / 2.0))
 
 
 # ------------------------------------------------------------------------------------- validation
@@ -503,7 +616,7 @@ def _weights_on_grid(M, W_values, rows, cols, layer: int) -> np.ndarray:
 
 
 def _hidden_rules(layers: list[Graphon], rule, weight_layers=None, readout_weights=None) -> list[QuadratureRule]:
-    """One rule per hidden layer (its neurons' positions)."""
+    """One rule per hidden layer (its neurons' positions): the user's, or the default grids."""
     depth = len(layers)
     if isinstance(rule, QuadratureRule):
         return [rule] * depth
@@ -513,23 +626,66 @@ def _hidden_rules(layers: list[Graphon], rule, weight_layers=None, readout_weigh
             raise ValueError(f"rule must be None, a QuadratureRule or a sequence of {depth} QuadratureRules "
                              f"(one per hidden layer), got {rule!r}")
         return list(rule)
-    weight_layers = weight_layers or [None] * depth
-    rules = []
-    for l, W in enumerate(layers):
-        # (breaks, piecewise constant?) of every function of the neurons of hidden layer l
-        sides = [(G.row_breaks, G.kind in _STEP_KINDS) for G in (W, weight_layers[l]) if G is not None]
-        if l + 1 < depth:
-            sides += [(G.col_breaks, G.kind in _STEP_KINDS) for G in (layers[l + 1], weight_layers[l + 1])
-                      if G is not None]
-        elif readout_weights is not None:
-            sides.append((readout_weights.breaks, readout_weights.step))
+    return _default_rules(layers, weight_layers, readout_weights)[0]
+
+
+def _layer_sides(layers, weight_layers, readout_weights, l):
+    """``(function, axis)`` for every function of the neurons of hidden layer ``l``: the rows of its own
+    graphons, the columns of the next layer's (or the readout profile, axis None)."""
+    weight_layers = weight_layers or [None] * len(layers)
+    sides = [(G, "row") for G in (layers[l], weight_layers[l]) if G is not None]
+    if l + 1 < len(layers):
+        sides += [(G, "col") for G in (layers[l + 1], weight_layers[l + 1]) if G is not None]
+    elif readout_weights is not None:
+        sides.append((readout_weights, None))
+    return sides
+
+
+def _side_breaks(function, axis):
+    if axis is None:
+        return function.breaks, function.step
+    return (function.row_breaks if axis == "row" else function.col_breaks), function.kind in _STEP_KINDS
+
+
+def _default_rules(layers, weight_layers, readout_weights):
+    """Default grids and whether each is exact: one midpoint per piece of the common refinement of the
+    breakpoints when every side is piecewise constant (Sigma^l is constant on each piece and the next
+    integrand too), else ``DEFAULT_NODES_PER_PIECE`` Gauss--Legendre nodes per piece."""
+    rules, exact = [], []
+    for l in range(len(layers)):
+        sides = [_side_breaks(function, axis) for function, axis in _layer_sides(layers, weight_layers,
+                                                                                  readout_weights, l)]
         breaks = np.unique(np.concatenate([b for b, _ in sides]))
-        if all(step for _, step in sides):
-            # Sigma^l is constant on each piece and the next integrand too: one node per piece is exact.
-            rules.append(composite("midpoint", 1, breaks))
-        else:
-            rules.append(composite("gauss_legendre", DEFAULT_NODES_PER_PIECE, breaks))
-    return rules
+        step = all(s for _, s in sides)
+        rules.append(composite("midpoint", 1, breaks) if step
+                     else composite("gauss_legendre", DEFAULT_NODES_PER_PIECE, breaks))
+        exact.append(step)
+    return rules, exact
+
+
+def _adaptive_rules(layers, weight_layers, readout_weights, tol):
+    """Grids on the panels that integrate every side of each hidden layer to relative accuracy ``tol``
+    (:func:`~graphon_ops.adaptive.graphon_rule`; the union of their panel ends), and whether each is exact."""
+    rules, exact = [], []
+    for l in range(len(layers)):
+        sides = _layer_sides(layers, weight_layers, readout_weights, l)
+        pieces = [_side_breaks(function, axis) for function, axis in sides]
+        if all(step for _, step in pieces):
+            rules.append(composite("midpoint", 1, np.unique(np.concatenate([b for b, _ in pieces]))))
+            exact.append(True)
+            continue
+        ends = [breaks for breaks, _ in pieces]
+        with warnings.catch_warnings():  # a side that stops early shows in the kernels' own estimate
+            warnings.simplefilter("ignore", AccuracyWarning)
+            for function, axis in sides:
+                if axis is None:
+                    if not function.step:
+                        ends.append(adaptive_rule(function.function, tol, breaks=function.breaks).rule.breakpoints)
+                elif function.kind not in _STEP_KINDS:
+                    ends.append(graphon_rule(function, tol, axis).rule.breakpoints)
+        rules.append(composite("gauss_legendre", DEFAULT_NODES_PER_PANEL, np.unique(np.concatenate(ends))))
+        exact.append(False)
+    return rules, exact
 
 
 # ------------------------------------------------------------------------------------- first layer

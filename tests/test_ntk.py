@@ -416,3 +416,94 @@ def test_result_save_load_round_trip_read_only_and_short_repr(tmp_path, rng):
         with pytest.raises(ValueError, match="read-only"):
             again.ntk[0, 0] = 1.0
         assert len(repr(result)) < 200 and "array" not in repr(result)
+
+
+# ------------------------------------------------------------------------------------- quadrature error
+
+KINK = 0.3719
+
+
+def _kinked(announced=False):
+    """W(u, v) = 0.2 + 0.6 |u - c| v: a kink in u at c, told or not."""
+    return Graphon.from_callable(lambda u, v: 0.2 + 0.6 * np.abs(u - KINK) * v,
+                                 row_breaks=[KINK] if announced else ())
+
+
+def _split_reference(X, graphons, **keywords):
+    """The same kernels on Gauss--Legendre panels split at every announced break, 40 nodes each: exact to
+    rounding for these piecewise-polynomial integrands (each piece is smooth)."""
+    rules = [composite("gauss_legendre", 40, np.union1d(W.row_breaks, next_W.col_breaks))
+             for W, next_W in zip(graphons, graphons[1:] + [Graphon.constant(1.0)])]
+    return graphon_ntk(X, graphons, rule=rules, **keywords)
+
+
+def test_tol_meets_its_accuracy_on_an_unannounced_kink(rng):
+    """depth 3, ReLU, mean-field, kink not announced: tol = 1e-9 lands within 1e-8 of the split-rule
+    reference, with an estimate between half the true error and 1e-8."""
+    X = rng.standard_normal((6, 3))
+    reference = _split_reference(X, [_kinked(True)] * 3, first_layer="mean-field")
+    result = graphon_ntk(X, [_kinked()] * 3, first_layer="mean-field", tol=1e-9)
+    error = max(np.max(np.abs(result.ntk - reference.ntk)), np.max(np.abs(result.nngp - reference.nngp)))
+    assert error < 1e-8
+    assert error / 2 <= result.error_estimate <= 1e-8
+    assert result.error_estimate <= 1e-9 * np.max(np.abs(result.ntk))
+    # the fixed default grid is far less accurate on the same graphon, and says so
+    default = graphon_ntk(X, [_kinked()] * 3, first_layer="mean-field")
+    default_error = np.max(np.abs(default.ntk - reference.ntk))
+    assert default_error > 1e3 * error and default.error_estimate >= default_error / 2
+
+
+@pytest.mark.parametrize("case", ["smooth", "kink", "jump", "diagonal kink"])
+def test_default_grid_estimate_is_honest(rng, case):
+    """The default grid's estimate is never below half the true error (reference: breaks announced)."""
+    functions = {"smooth": (lambda u, v: 0.3 + 0.5 * np.sin(3 * u + v) ** 2, ()),
+                 "kink": (lambda u, v: 0.2 + 0.6 * np.abs(u - KINK) * v, (KINK,)),
+                 "jump": (lambda u, v: np.where(u < KINK, 0.3, 0.8) * (0.5 + 0.5 * v), (KINK,)),
+                 "diagonal kink": (lambda u, v: 0.1 + 0.8 * np.minimum(u, v), None)}
+    f, breaks = functions[case]
+    X = rng.standard_normal((5, 2))
+    told = [Graphon.from_callable(f, row_breaks=breaks or (), col_breaks=breaks or ())] * 2
+    result = graphon_ntk(X, [Graphon.from_callable(f)] * 2, first_layer="mean-field", sigma_b=0.1)
+    if breaks is None:
+        # a kink along the diagonal has no break to announce: Richardson extrapolation of 128 and 256
+        # panels (error O(h^2) there; the two differ by 2e-8, the extrapolation is good to about 1e-10)
+        coarse, fine = (graphon_ntk(X, told, first_layer="mean-field", sigma_b=0.1,
+                                    rule=composite("gauss_legendre", 8, np.linspace(0, 1, panels + 1)))
+                        for panels in (128, 256))
+        reference = go.GraphonNTKResult(**{**fine.__dict__, "ntk": (4 * fine.ntk - coarse.ntk) / 3,
+                                           "nngp": (4 * fine.nngp - coarse.nngp) / 3})
+    else:
+        reference = _split_reference(X, told, first_layer="mean-field", sigma_b=0.1)
+    error = max(np.max(np.abs(result.ntk - reference.ntk)), np.max(np.abs(result.nngp - reference.nngp)))
+    rounding = 1e-14 * np.max(np.abs(result.ntk))
+    assert error / 2 <= result.error_estimate + rounding
+    assert result.error_estimate <= 10 * error + rounding           # an estimate, not a loose bound
+
+
+def test_error_estimate_zero_none_and_refusals(rng, tmp_path):
+    X = rng.standard_normal((4, 3))
+    exact = graphon_ntk(X, [Graphon.step([[0.2, 0.9], [0.5, 0.4]]), 0.5], first_layer="mean-field")
+    assert exact.error_estimate == 0.0                      # midpoints on the blocks: exact
+    assert graphon_ntk(X, [0.5], rule=gauss_legendre(4)).error_estimate is None
+    with pytest.raises(ValueError, match="either rule .* or tol"):
+        graphon_ntk(X, [0.5], rule=gauss_legendre(4), tol=1e-6)
+    for bad in (0.0, -1e-3, float("nan"), 1e-17, "1e-6"):
+        with pytest.raises(ValueError, match="tol"):
+            graphon_ntk(X, [_kinked()], tol=bad)
+    with pytest.raises(ValueError, match="Monte Carlo"):
+        graphon_ntk(rng.standard_normal((3, 30)), [_kinked()], tol=1e-6, max_patterns=2)
+    smooth = graphon_ntk(X, [_kinked()], first_layer="mean-field")
+    path = tmp_path / "kernels.npz"
+    smooth.save(path)
+    assert go.GraphonNTKResult.load(path).error_estimate == smooth.error_estimate > 0
+
+
+def test_estimate_on_a_sample_of_many_inputs_still_covers_every_entry(rng):
+    """N = 400 > ESTIMATE_INPUTS: the estimate comes from 256 of the inputs (the largest norms among
+    them) and still exceeds half the largest error over all 400 x 400 entries."""
+    from graphon_ops.ntk import ESTIMATE_INPUTS
+    X = rng.standard_normal((400, 2)) * rng.uniform(0.2, 3.0, (400, 1))
+    assert X.shape[0] > ESTIMATE_INPUTS
+    result = graphon_ntk(X, [_kinked()] * 2, first_layer="mean-field")
+    reference = _split_reference(X, [_kinked(True)] * 2, first_layer="mean-field")
+    assert result.error_estimate >= np.max(np.abs(result.ntk - reference.ntk)) / 2
