@@ -11,6 +11,7 @@ numba kernels compile on first use, cupy and sympy load when asked for.
 
 from . import pruning
 from ._config import get_options, options
+from .adaptive import AccuracyWarning, AdaptiveRule, adaptive_rule, graphon_density, graphon_rule
 from .active import active_coordinates
 from .alignment import (BoundResult, SpectralMetrics, generalization_bound, kernel_alignment, kernel_complexity,
                         kernel_spectrum, spectral_alignment, spectral_metrics)
@@ -18,15 +19,18 @@ from .cutnorm import CutNormResult, cut_distance, cut_norm, cut_norm_exact, homo
 from .empirical import empirical_ntk
 from .graphon import Graphon, graphon
 from .ntk import GraphonNTKResult, graphon_ntk
-from .operator import GraphonOperator, discretize
+from .operator import GraphonOperator, SpectrumEstimate, discretize
 from .paths import input_path_mass, path_counts, path_density
 from .pruning import MLP, limit_graphon, prune, saliency
-from .quadrature import QuadratureRule, clenshaw_curtis, composite, gauss_legendre, midpoint, trapezoid
+from .quadrature import (QuadratureRule, clenshaw_curtis, composite, gauss_legendre, gauss_lobatto, midpoint,
+                         trapezoid)
 from .sampling import MaskSample, sample_mask
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccuracyWarning", "AdaptiveRule", "SpectrumEstimate", "adaptive_rule", "gauss_lobatto", "graphon_density",
+    "graphon_rule",
     "BoundResult", "CutNormResult", "Graphon", "GraphonNTKResult", "GraphonOperator", "MLP", "MaskSample",
     "QuadratureRule", "SpectralMetrics", "active_coordinates", "clenshaw_curtis", "composite", "cut_distance",
     "cut_norm", "cut_norm_exact", "discretize", "empirical_ntk", "gauss_legendre", "generalization_bound",

@@ -6,6 +6,7 @@ input is reported where it enters the package instead of surfacing later as a Na
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -14,7 +15,7 @@ from ._config import get_options
 
 __all__ = [
     "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_density",
-    "check_choice", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
+    "check_choice", "check_rule", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
     "format_bytes",
 ]
 
@@ -82,7 +83,7 @@ def as_mask(name: str, value) -> np.ndarray:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.dtype == bool:
         return arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.number):
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):  # complex: a 0j would cast with a warning
         raise ValueError(f"{name} must be numeric 0/1, got dtype {arr.dtype}")
     bad = (arr != 0) & (arr != 1)
     if np.any(bad):
@@ -100,26 +101,52 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def _finite_real(value) -> float | None:
+    """``value`` as a float when it is a finite real number (not a bool), else None.
+
+    Integers beyond the float range (``10**400``) are None rather than an ``OverflowError``, and
+    integers beyond ``2**64`` never reach ``numpy.isfinite`` (a ``TypeError`` there).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def check_nonnegative_float(name: str, value: float) -> float:
     """A finite real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+    number = _finite_real(value)
+    if number is None or number < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return number
 
 
 def check_density(name: str, value: float) -> float:
     """A density in (0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or not 0.0 < value <= 1.0:
+    number = _finite_real(value)
+    if number is None or not 0.0 < number <= 1.0:
         raise ValueError(f"{name} must be a density in (0, 1], got {value!r}")
-    return float(value)
+    return number
 
 
 def check_choice(name: str, value, choices) -> str:
-    """One of a fixed set of strings."""
-    if value not in choices:
+    """One of a fixed set of strings (anything else, hashable or not, is refused by name)."""
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_rule(name: str, rule, *, optional: bool = True):
+    """A :class:`~graphon_ops.quadrature.QuadratureRule` (or None when ``optional``)."""
+    from .quadrature import QuadratureRule  # quadrature imports this module: import on use
+
+    if (rule is None and optional) or isinstance(rule, QuadratureRule):
+        return rule
+    raise ValueError(f"{name} must be a QuadratureRule{' or None' if optional else ''}, got "
+                     f"{type(rule).__name__} {rule!r:.80}")
 
 
 def check_unit_interval(name: str, values: np.ndarray) -> np.ndarray:

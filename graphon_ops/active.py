@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_mask, check_nonnegative_float, check_positive_int
+from ._validation import as_mask, check_memory, check_nonnegative_float, check_positive_int
 from .graphon import Graphon, graphon
 from .quadrature import QuadratureRule, midpoint
 
@@ -75,5 +75,9 @@ def active_coordinates(W1, d: int | None = None, *, tol: float = 0.0,
             raise ValueError("d must be given (the input dimension) for a graphon W1, got None")
         d = check_positive_int("d", d)
         W1 = graphon(W1) if not isinstance(W1, Graphon) else W1
+        nodes = (rule if rule is not None else W1.default_rule("row")).size
+        # the d coordinates' positions and weights, and W1 on d x nodes points (values and a temporary)
+        check_memory(f"active_coordinates (in-degrees of d = {d} coordinates on {nodes} nodes)",
+                     8.0 * d * (2 + 2 * nodes))
         in_degree = W1.in_degree(midpoint(d).nodes, rule)
     return np.flatnonzero(in_degree > tol)

@@ -17,6 +17,7 @@ The spectrum of a graphon's own integral operator is :meth:`graphon_ops.GraphonO
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import scipy.linalg
@@ -36,12 +37,31 @@ def _as_kernel(name: str, K) -> np.ndarray:
     if K.shape[0] != K.shape[1]:
         raise ValueError(f"{name} must be a square Gram matrix, got shape {K.shape}")
     scale = np.abs(K).max()
-    if scale > 0:
-        asymmetry = np.abs(K - K.T).max() / scale
-        if asymmetry > get_options().symmetry_tolerance:
-            raise ValueError(f"{name} must be symmetric; max |K - K^T| / max |K| = {asymmetry:.3g} exceeds "
-                             f"symmetry_tolerance")
-    return (K + K.T) / 2.0
+    if scale == 0:
+        return K
+    # K - K^T and K + K^T on K / 2**k (exact): entries near 1e308 would overflow them
+    exponent = int(np.frexp(scale)[1])
+    unit = np.ldexp(K, -exponent)
+    asymmetry = np.abs(unit - unit.T).max() / np.ldexp(scale, -exponent)
+    if asymmetry > get_options().symmetry_tolerance:
+        raise ValueError(f"{name} must be symmetric; max |K - K^T| / max |K| = {asymmetry:.3g} exceeds "
+                         f"symmetry_tolerance")
+    return np.ldexp((unit + unit.T) / 2.0, exponent)
+
+
+def _check_kernel_memory(what: str, name: str, K, copies: int) -> None:
+    """Refuse, before any copy, a kernel whose computation would hold more than the memory budget: ``copies``
+    float64 arrays of its shape beside the caller's (measured peaks with tracemalloc at N = 1500:
+    kernel_spectrum and kernel_alignment with labels 3, spectral_alignment, spectral_metrics and the
+    Cholesky-based bounds 4 (3.1 rounded up), kernel_alignment with a kernel target 6), and one more when the
+    input is not already a C-ordered float64 array. Nested lists (no ``shape``) are converted first."""
+    shape = getattr(K, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        return  # a nested list, or a shape the argument checks report
+    converted = not (isinstance(K, np.ndarray) and K.dtype == np.float64 and K.flags.c_contiguous)
+    copies += int(converted)
+    check_memory(f"{what} of {name} (a {shape[0]} x {shape[1]} matrix; about {copies} float64 copies of it are "
+                 f"held)", 8.0 * copies * shape[0] * shape[1])
 
 
 def _as_targets(y, n: int) -> np.ndarray:
@@ -111,12 +131,17 @@ def kernel_spectrum(K, k: int | None = None, *, integral_operator: bool = False)
     >>> np.round(values, 12).tolist()
     [3.0, 1.0]
     """
+    _check_kernel_memory("kernel_spectrum", "K", K, 3)
     K = _as_kernel("K", K)
     n = K.shape[0]
     k = n if k is None else min(check_positive_int("k", k), n)
     check_memory("the eigen-decomposition", 3.0 * K.nbytes)
     values, vectors = scipy.linalg.eigh(K, subset_by_index=(n - k, n - 1), driver="evr")
     values, vectors = values[::-1], vectors[:, ::-1]
+    if not np.all(np.isfinite(values)):
+        # |lambda| <= N max|K|: entries near 1e308 can put an eigenvalue beyond float64
+        raise ValueError(f"K's eigenvalues overflow float64 (largest entry {float(np.abs(K).max()):.3g}, "
+                         f"{n} x {n}); rescale K (the eigenvectors and the alignments do not depend on its scale)")
     return (values / n if integral_operator else values), vectors
 
 
@@ -181,6 +206,8 @@ def kernel_alignment(K, target, *, centered: bool = False, target_kind: str = "a
     >>> print(f"{kernel_alignment(np.eye(3), np.eye(3) + 1.0):.14f} {6 / np.sqrt(54):.14f}")
     0.81649658092773 0.81649658092773
     """
+    _check_kernel_memory("kernel_alignment", "K", K, 3)
+    _check_kernel_memory("kernel_alignment", "target", target, 6)  # a kernel target: both kernels, centred
     K = _unit_scale(_as_kernel("K", K))
     n = K.shape[0]
     if _target_kernel_kind(target, target_kind, n) == "kernel":
@@ -242,12 +269,13 @@ def spectral_alignment(K, y, k: int | None = None) -> np.ndarray:
     >>> np.round(C, 12).tolist()
     [1.0, 1.0, 1.0]
     """
+    _check_kernel_memory("spectral_alignment", "K", K, 4)
     K = _as_kernel("K", K)
     Y = _unit_scale(_as_targets(y, K.shape[0]))
     total = np.sum(Y * Y)
     if total == 0.0:
         raise ValueError("y must not be zero; the spectral alignment of a zero target is undefined")
-    _, vectors = kernel_spectrum(K, k)
+    _, vectors = kernel_spectrum(_unit_scale(K), k)  # scale-free: no eigenvalue beyond float64
     power = np.sum((vectors.T @ Y) ** 2, axis=1) / total
     return np.clip(np.cumsum(power), 0.0, 1.0)
 
@@ -277,7 +305,8 @@ class BoundResult:
     n: int
 
 
-def _quadratic_form(K, y, ridge, max_condition) -> BoundResult:
+def _scaled_quadratic_form(K, y, ridge, max_condition):
+    _check_kernel_memory("generalization_bound / kernel_complexity", "K", K, 4)
     K = _as_kernel("K", K)
     n = K.shape[0]
     Y = _as_targets(y, n)
@@ -286,18 +315,42 @@ def _quadratic_form(K, y, ridge, max_condition) -> BoundResult:
     # the default refuses beyond 1e-3 relative error.
     max_condition = 1e-3 / (n * _EPS) if max_condition is None else check_nonnegative_float("max_condition", max_condition)
     check_memory("the Cholesky factorisation", 3.0 * K.nbytes)
-    A = K + ridge * np.eye(n)
+    # K + ridge I and Y divided by powers of two (exact) to largest entries in [1/4, 1), so that neither the
+    # factorisation nor the solve under- or overflows (K = 1e-320 I gave NaN, K = 1e308 I inf); then
+    # y^T (K + ridge I)^{-1} y = 2**(2 y_exp - k_exp) * quadratic and tr(K + ridge I) = 2**k_exp * trace.
+    # k_exp is even, so the Cholesky factor's square roots scale exactly too: same digits as unscaled.
+    k_exp = int(np.frexp(max(float(np.abs(K).max()), ridge))[1])
+    k_exp += k_exp % 2
+    y_exp = int(np.frexp(float(np.abs(Y).max()))[1])
+    A = np.ldexp(K, -k_exp) + np.ldexp(ridge, -k_exp) * np.eye(n)
+    Y = np.ldexp(Y, -y_exp)
     eigenvalues = scipy.linalg.eigvalsh(A)
     smallest, largest = eigenvalues[0], eigenvalues[-1]
     condition = float(largest / smallest) if smallest > 0 else np.inf
     if not condition <= max_condition:
+        with np.errstate(over="ignore"):
+            smallest, largest = float(np.ldexp(smallest, k_exp)), float(np.ldexp(largest, k_exp))
         raise ValueError(f"K{' + ridge I' if ridge else ''} is numerically singular: smallest eigenvalue "
                          f"{smallest:.3g}, largest {largest:.3g}, condition number {condition:.3g} > max_condition "
                          f"{max_condition:.3g}; pass ridge > 0 (e.g. ridge={max(largest, 1e-300) * 1e-8:.3g}) to "
                          f"regularise, and report it")
     factor = scipy.linalg.cho_factor(A, lower=True)
     solved = scipy.linalg.cho_solve(factor, Y)
-    quadratic = float(np.sum(Y * solved))
+    return float(np.sum(Y * solved)), float(np.trace(A)), y_exp, k_exp, condition, ridge, n
+
+
+def _in_float_range(what: str, mantissa: float, exponent: int) -> float:
+    """``mantissa * 2**exponent``; ``ValueError`` when that overflows float64 or underflows to 0 (0 stays 0)."""
+    with np.errstate(over="ignore", under="ignore"):
+        value = float(np.ldexp(mantissa, exponent))
+    if mantissa != 0 and (value == 0 or not math.isfinite(value)):
+        raise ValueError(f"{what} = {mantissa:.6g} * 2**{exponent} is outside the float64 range; rescale y or K")
+    return value
+
+
+def _quadratic_form(K, y, ridge, max_condition) -> BoundResult:
+    quadratic, _, y_exp, k_exp, condition, ridge, n = _scaled_quadratic_form(K, y, ridge, max_condition)
+    quadratic = _in_float_range("y^T (K + ridge I)^{-1} y", quadratic, 2 * y_exp - k_exp)
     return BoundResult(float(np.sqrt(2.0 * quadratic / n)), quadratic, condition, ridge, n)
 
 
@@ -369,9 +422,9 @@ def kernel_complexity(K, y, *, ridge: float = 0.0, max_condition: float | None =
     >>> print(f"{kernel_complexity(K, y):.12f} {kernel_complexity(5.0 * K, y):.12f}")  # (1 + 1/2 + 4/3) * 2
     5.666666666667 5.666666666667
     """
-    result = _quadratic_form(K, y, ridge, max_condition)
-    trace = float(np.trace(np.asarray(K, dtype=np.float64))) + result.ridge * result.n
-    return result.quadratic_form * trace / result.n
+    # scale-free: 2**(2 y_exp - k_exp) quadratic * 2**k_exp trace / N, whatever the size of K's entries
+    quadratic, trace, y_exp, _, _, _, n = _scaled_quadratic_form(K, y, ridge, max_condition)
+    return _in_float_range("kernel_complexity", quadratic * trace / n, 2 * y_exp)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,11 +484,17 @@ def spectral_metrics(K, *, fit_count: int | None = None) -> SpectralMetrics:
     >>> round(metrics.decay_exponent, 10), round(metrics.spectral_gap, 10)
     (2.0, 4.0)
     """
-    K = _as_kernel("K", K)
+    _check_kernel_memory("spectral_metrics", "K", K, 4)
+    K = _unit_scale(_as_kernel("K", K))  # scale-free metrics: a trace of entries near 1e308 must not overflow
     values = kernel_spectrum(K)[0]
     largest = values[0]
     if not largest > 0:
         raise ValueError(f"K must have a positive largest eigenvalue, got {largest!r}")
+    if not np.trace(K) > 0:
+        # only an indefinite K gets here (a PSD one has trace >= largest eigenvalue > 0): the effective
+        # rank and top-5 energy divide by the trace
+        raise ValueError(f"K must be a positive semi-definite Gram matrix; its trace is "
+                         f"{float(np.trace(K) / largest):.3g} times its largest eigenvalue")
     if fit_count is None:
         fit_count = int(np.sum(values >= np.sqrt(_EPS) * largest))
     else:

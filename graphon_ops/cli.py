@@ -1,7 +1,9 @@
 """The ``graphon-ops`` command: validation report, Graphon-NTK, spectra and cut norms from files.
 
 Every subcommand validates its arguments and reports a bad one in a single line
-(``graphon-ops: error: ...``, exit status 2) instead of a traceback.
+(``graphon-ops: error: ...``, exit status 2) instead of a traceback. Output files are checked before
+anything is computed: their folder must exist, an existing file is replaced only with ``--force``, and
+the paths printed are the files written (``.npy`` appended where :func:`numpy.save` would append it).
 """
 
 from __future__ import annotations
@@ -260,8 +262,39 @@ def _validate(args) -> int:
 
 
 # ------------------------------------------------------------------------------------ everyday commands
+def _output_file(flag: str, path: str, force: bool) -> str:
+    """The file an output flag names, checked before any work: ``.npy`` appended as :func:`numpy.save`
+    does (so the path printed is the path written), its folder existing, and no existing file replaced
+    without ``--force``."""
+    if os.path.isdir(path):
+        raise CommandError(f"{flag}: {path!r} is a folder, not a file")
+    if not path.endswith(".npy"):
+        path += ".npy"
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise CommandError(f"{flag}: folder {folder!r} does not exist; create it first")
+    if os.path.isdir(path):
+        raise CommandError(f"{flag}: {path!r} is a folder, not a file")
+    if os.path.lexists(path) and not force:
+        raise CommandError(f"{flag}: {path!r} already exists; pass --force to replace it")
+    return path
+
+
+def _save(path: str, array: np.ndarray, force: bool) -> None:
+    """Write ``array`` to exactly ``path`` (never an existing file without ``force``, even one created since
+    the check); a failed write (permissions, a full disk) is a one-line error."""
+    try:
+        with open(path, "wb" if force else "xb") as fh:
+            np.save(fh, array)
+    except FileExistsError:
+        raise CommandError(f"{path!r} appeared while computing; pass --force to replace it") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+
+
 def _ntk(args) -> int:
-    X = load_array(args.data, ndim=2).astype(np.float64)
+    # no cast here: graphon_ntk refuses complex or string data by name instead of dropping or parsing it
+    X = load_array(args.data, ndim=2)
     graphons = [parse_graphon(spec) for spec in args.graphon]
     options = dict(activation=args.activation, sigma_w=args.sigma_w, sigma_b=args.sigma_b,
                    first_layer=args.first_layer, normalization=args.normalization, backend=args.backend)
@@ -275,11 +308,15 @@ def _ntk(args) -> int:
             raise CommandError(f"--{flag.replace('_', '-')} applies to the out-of-core route: pass --out STORE.zarr")
     from .ntk import graphon_ntk
 
-    ntk_out = args.ntk_out or "ntk.npy"
-    nngp_out = args.nngp_out or os.path.join(os.path.dirname(ntk_out), "nngp.npy")
+    ntk_out = _output_file("--ntk-out", args.ntk_out or "ntk.npy", args.force)
+    nngp_out = _output_file("--nngp-out", args.nngp_out or os.path.join(os.path.dirname(ntk_out), "nngp.npy"),
+                            args.force)
+    if os.path.realpath(ntk_out) == os.path.realpath(nngp_out):
+        raise CommandError(f"--ntk-out and --nngp-out name the same file {ntk_out!r}: the NNGP would overwrite "
+                           f"the NTK; give two different files")
     result = graphon_ntk(X, graphons, **options)
-    np.save(ntk_out, result.ntk)
-    np.save(nngp_out, result.nngp)
+    _save(ntk_out, result.ntk, args.force)
+    _save(nngp_out, result.nngp, args.force)
     print(f"NTK ({result.ntk.shape[0]} x {result.ntk.shape[1]}) -> {ntk_out}; NNGP -> {nngp_out}")
     return 0
 
@@ -294,19 +331,23 @@ def _ntk_out_of_core(X, graphons, options: dict, args) -> int:
     if block_size < 1:
         raise CommandError(f"--block-size must be at least 1, got {block_size}")
     scheduler = args.scheduler or "threads"
-    if os.path.exists(args.out) and not args.overwrite:
-        raise CommandError(f"--out: {args.out} already exists; pass --overwrite to replace it")
+    overwrite = args.overwrite or args.force
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise CommandError(f"--out: folder {os.path.dirname(args.out)!r} does not exist; create it first")
+    if os.path.exists(args.out) and not overwrite:
+        raise CommandError(f"--out: {args.out} already exists; pass --overwrite (or --force) to replace it")
     lazy = graphon_ntk(X, graphons, block_size=block_size, **options)
     if scheduler in ("threads", "processes", "synchronous"):
         from dask.diagnostics import ProgressBar
 
         with contextlib.nullcontext() if args.no_progress else ProgressBar():
-            lazy.to_zarr(args.out, overwrite=args.overwrite, scheduler=scheduler)
+            lazy.to_zarr(args.out, overwrite=overwrite, scheduler=scheduler)
     else:
         from distributed import Client, progress
 
         with Client(scheduler) as client:
-            futures = client.compute(lazy.to_zarr(args.out, overwrite=args.overwrite, compute=False))
+            futures = client.compute(lazy.to_zarr(args.out, overwrite=overwrite, compute=False))
             if not args.no_progress:
                 progress(futures)
             client.gather(futures)
@@ -321,6 +362,7 @@ def _spectrum(args) -> int:
 
     if args.nodes < 1:
         raise CommandError(f"--nodes must be an integer >= 1, got {args.nodes}")
+    out = None if args.out is None else _output_file("--out", args.out, args.force)
     W = parse_graphon(args.graphon)
     rule = RULES[args.rule](args.nodes)
     op = discretize(W, rule)
@@ -331,8 +373,9 @@ def _spectrum(args) -> int:
     print(f"{what} of T_W ({args.rule}, {args.nodes} nodes):")
     for i, value in enumerate(values, 1):
         print(f"{i:4d}  {value: .16e}")
-    if args.out:
-        np.save(args.out, values)
+    if out is not None:
+        _save(out, values, args.force)
+        print(f"{what} -> {out}")
     return 0
 
 
@@ -399,6 +442,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="out-of-core: 'threads' (default), 'processes', 'synchronous', or the address of a "
                           "dask.distributed scheduler such as tcp://host:8786")
     ntk.add_argument("--overwrite", action="store_true", help="out-of-core: replace an existing store")
+    ntk.add_argument("--force", action="store_true",
+                     help="replace existing output files (checked before computing; without it an existing file "
+                          "is an error); for the out-of-core store the same as --overwrite")
     ntk.add_argument("--no-progress", action="store_true", help="no progress bar")
     ntk.set_defaults(handler=_ntk)
 
@@ -410,6 +456,7 @@ def _parser() -> argparse.ArgumentParser:
     spec.add_argument("--nodes", type=int, default=32, help="quadrature nodes (default: %(default)s)")
     spec.add_argument("--k", type=int, default=10, help="how many values (default: %(default)s)")
     spec.add_argument("--out", metavar="FILE", help="also save the values as .npy")
+    spec.add_argument("--force", action="store_true", help="replace an existing --out file")
     spec.set_defaults(handler=_spectrum)
 
     cut = sub.add_parser("cutnorm", help="certified cut distance between a mask file and a graphon",

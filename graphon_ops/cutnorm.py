@@ -33,11 +33,21 @@ from .graphon import Graphon, graphon
 from .quadrature import QuadratureRule, gauss_legendre
 
 __all__ = ["CutNormResult", "cut_norm", "cut_norm_exact", "cut_distance", "homomorphism_density",
-           "MOTIF_EDGES", "MAX_EXACT_SIDE"]
+           "MOTIF_EDGES", "MAX_EXACT_SIDE", "MAX_EXACT_WORK"]
 
 #: :func:`cut_norm_exact` enumerates the ``2**k`` subsets of the smaller side; ``k = 24`` is about
 #: 1.7e7 subsets (seconds with the compiled kernel for a few dozen columns), beyond which it refuses.
 MAX_EXACT_SIDE = 24
+
+#: :func:`cut_norm_exact` also refuses when ``2**k`` subsets times the ``max(n, m)`` column sums that each
+#: subset updates exceed this many updates. One update costs about 6 ns (measured 5 to 7.5 ns on one core
+#: for 2**16..2**20 subsets of 64..1000 columns), so 2**30 is about 6 s: the work of 2**24 subsets
+#: (``MAX_EXACT_SIDE``) of 64 columns, the matrices the side limit was set for. A 24 x 10**5 matrix would
+#: take 1.7e12 updates, about three hours.
+MAX_EXACT_WORK = 2**30
+
+#: Measured seconds per column-sum update of the enumeration (above), to state the time a refusal saves.
+_EXACT_SECONDS_PER_UPDATE = 6e-9
 
 #: Number of edges e(F) of the bipartite motifs of :func:`homomorphism_density` (the constant of the
 #: counting lemma :math:`|t(F,U) - t(F,W)| \le e(F)\,\delta_\square(U, W)`).
@@ -392,13 +402,18 @@ def cut_norm(A, *, seed=None, rank: int | None = None, restarts: int = 16, tol: 
     max_iterations = check_positive_int("max_iterations", max_iterations)
     backend = resolve_backend(backend, A)
     rng = as_generator(seed)
-    check_memory("cut_norm (Alon-Naor matrix, its transpose and a Gram matrix)",
+    check_memory(f"cut_norm of a {n} x {m} matrix A with rank={rank}, restarts={restarts} (Alon-Naor matrix, its "
+                 f"transpose, a Gram matrix and the factors)",
                  8.0 * ((n + 1) * (m + 1) * 3 + min(n + 1, m + 1) ** 2 + 6 * size * (rank + restarts)))
     scale = float(n) * float(m)
     if not np.any(A):
         empty = np.array([], dtype=np.intp)
         return CutNormResult(0.0, 0.0, empty, empty, 1, 0, time.perf_counter() - start,
                              {"upper_from": "zero matrix"})
+    # work on A / 2**k, largest entry in [1/2, 1): entries near 1e308 would overflow B's sums and the Gram
+    # products, entries near 1e-300 underflow them; the bracket is scaled back at the end (homogeneity)
+    largest = float(np.abs(A).max())
+    A, exponent = _unit_scaled(A)
 
     B = _alon_naor_matrix(A)
     P, Q, BQ, BtP, iterations = _burer_monteiro(B, rank, tol, max_iterations, rng, backend)
@@ -422,14 +437,40 @@ def cut_norm(A, *, seed=None, rank: int | None = None, restarts: int = 16, tol: 
     # sum_{S x T} A lies between the sums of the negative and of the positive entries
     entrywise_upper = max(float(A[A > 0].sum()), float(-A[A < 0].sum())) / scale
     upper = max(min(sdp_upper, spectral_upper, entrywise_upper), lower)
+    upper_from = min((sdp_upper, "sdp"), (spectral_upper, "spectral"), (entrywise_upper, "entrywise"))[1]
+    lower, upper = _scaled_back(lower, exponent, largest), _scaled_back(upper, exponent, largest)
+    # diagnostics of the relaxation: inf where they exceed float64 (sums over all of a huge matrix)
+    primal, dual_sum, shift, guess, sdp_upper, spectral_estimate, spectral_upper, entrywise_upper = (
+        _scaled_back(value, exponent, math.inf) for value in (
+            primal, dual_sum, shift, guess, sdp_upper, spectral_estimate, spectral_upper, entrywise_upper))
     details = {"sdp_primal": primal, "dual_sum": dual_sum, "certified_shift": shift, "ritz_shift": guess,
                "shift_tests": tests, "sdp_upper": sdp_upper, "spectral_estimate": spectral_estimate,
                "spectral_upper": spectral_upper, "rank": rank, "restarts": restarts,
                "local_improvement_passes": passes, "backend": backend,
-               "entrywise_upper": entrywise_upper,
-               "upper_from": min((sdp_upper, "sdp"), (spectral_upper, "spectral"), (entrywise_upper, "entrywise"))[1]}
+               "entrywise_upper": entrywise_upper, "scale_exponent": exponent, "upper_from": upper_from}
     return CutNormResult(lower, upper, rows, cols, 1 if total >= 0 else -1, iterations,
                          time.perf_counter() - start, details)
+
+
+def _unit_scaled(A: np.ndarray) -> tuple[np.ndarray, int]:
+    r"""``(A / 2**k, k)`` with :math:`2^{k-1} \le \max|A| < 2^k`; exact (a power of two) up to entries below
+    :math:`2^{-1074}` times the largest, which flush to zero (a change of at most :math:`2^{k-1075}` each).
+    The cut norm is positively homogeneous, :math:`\|A\|_\square = 2^k \|A / 2^k\|_\square`, and every
+    sum and product of the computation stays within :math:`nm` of 1."""
+    largest = float(np.abs(A).max())
+    if largest == 0.0:
+        return A, 0
+    exponent = int(np.frexp(largest)[1])
+    return np.ldexp(A, -exponent), exponent
+
+
+def _scaled_back(value: float, exponent: int, largest: float) -> float:
+    r"""``value * 2**exponent``, or ``largest`` where that overflows: for a bound of the cut norm,
+    ``largest = max|A|`` is one (:math:`\|A\|_\square \le \max|A|`); only entries within rounding of
+    1.8e308 get there."""
+    with np.errstate(over="ignore"):
+        scaled = float(np.ldexp(value, exponent))
+    return scaled if math.isfinite(scaled) or not math.isfinite(value) else largest
 
 
 def cut_norm_exact(A) -> CutNormResult:
@@ -443,7 +484,9 @@ def cut_norm_exact(A) -> CutNormResult:
     Parameters
     ----------
     A : array_like, shape (n, m)
-        Finite real entries with ``min(n, m) <= MAX_EXACT_SIDE`` (24).
+        Finite real entries with ``min(n, m) <= MAX_EXACT_SIDE`` (24) and at most ``MAX_EXACT_WORK``
+        (2**30, about 6 s) column-sum updates ``2**min(n, m) * max(n, m)``; larger ones are refused with
+        the estimated time.
 
     Returns
     -------
@@ -463,16 +506,26 @@ def cut_norm_exact(A) -> CutNormResult:
     if min(n, m) > MAX_EXACT_SIDE:
         raise ValueError(f"A has shape {A.shape}: exact enumeration of 2**{min(n, m)} subsets is beyond the "
                          f"limit min(n, m) <= {MAX_EXACT_SIDE}; use cut_norm for a certified bracket")
+    updates = 2.0 ** min(n, m) * max(n, m)
+    if updates > MAX_EXACT_WORK:
+        hours = updates * _EXACT_SECONDS_PER_UPDATE / 3600
+        raise ValueError(f"A has shape {A.shape}: exact enumeration of 2**{min(n, m)} subsets, each updating "
+                         f"{max(n, m)} column sums, is {updates:.3g} updates (about {hours:.2g} hours at "
+                         f"{_EXACT_SECONDS_PER_UPDATE * 1e9:g} ns each), beyond the limit MAX_EXACT_WORK = "
+                         f"2**30 (about {MAX_EXACT_WORK * _EXACT_SECONDS_PER_UPDATE:.0f} s); use cut_norm for a "
+                         f"certified bracket")
     transposed = n > m
+    largest = float(np.abs(A).max())
+    A, exponent = _unit_scaled(A)  # column sums of entries near 1e308 would overflow (see cut_norm)
     work = np.ascontiguousarray(A.T if transposed else A)
     best_max, best_min, s_max, t_max, s_min, t_min = best_cut_by_enumeration(work)
     sets = (s_max, t_max) if best_max >= -best_min else (s_min, t_min)
     rows, cols = (np.flatnonzero(sets[1]), np.flatnonzero(sets[0])) if transposed else \
         (np.flatnonzero(sets[0]), np.flatnonzero(sets[1]))
     total = float(A[np.ix_(rows, cols)].sum()) if rows.size and cols.size else 0.0
-    value = abs(total) / (float(n) * float(m))
+    value = _scaled_back(abs(total) / (float(n) * float(m)), exponent, largest)
     return CutNormResult(value, value, rows, cols, 1 if total >= 0 else -1, 0, time.perf_counter() - start,
-                         {"upper_from": "exact enumeration"})
+                         {"upper_from": "exact enumeration", "scale_exponent": exponent})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -590,6 +643,14 @@ def _graphon_kernel(W: Graphon, row_breaks, col_breaks, rule: QuadratureRule) ->
     return _BlockKernel(averages, row_breaks, col_breaks, deviation + quadrature_error, quadrature_error)
 
 
+def _named_kernel(name: str, W: Graphon, row_breaks, col_breaks, rule) -> _BlockKernel:
+    """:func:`_graphon_kernel`, a bad value of ``W`` (outside [0, 1], not finite) reported under ``name``."""
+    try:
+        return _graphon_kernel(W, row_breaks, col_breaks, rule)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def _uniform(pieces: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, pieces + 1)
 
@@ -678,6 +739,10 @@ def _grid_for(W: Graphon, other, resolution: int) -> tuple[np.ndarray, np.ndarra
     ``W`` is not a step function."""
     rows, cols = [W.row_breaks, other.row_breaks], [W.col_breaks, other.col_breaks]
     if not _is_step(W):
+        # the block averages on at least resolution x resolution blocks (as _graphon_kernel counts them),
+        # refused before the grid itself is built
+        check_memory(f"cut_distance (a graphon averaged on resolution x resolution = {resolution} x {resolution} "
+                     f"blocks)", 8.0 * 8 * float(resolution) ** 2)
         rows.append(_uniform(resolution))
         cols.append(_uniform(resolution))
     return _merge_breaks(*rows), _merge_breaks(*cols)
@@ -758,18 +823,18 @@ def cut_distance(A, B, *, row_order=None, col_order=None, rule: QuadratureRule |
     except ValueError as exc:
         raise ValueError(f"B must be a Graphon: {exc}") from None
     if isinstance(A, Graphon):
-        first = _graphon_kernel(A, *_grid_for(A, B, resolution), rule)
+        first = _named_kernel("A", A, *_grid_for(A, B, resolution), rule)
     elif isinstance(A, (np.ndarray, list, tuple)) or is_sparse(A):
         first = _mask_kernel(A, row_order, col_order)
     else:
         raise ValueError(f"A must be a 0/1 mask (2-D array) or a Graphon, got {type(A).__name__}")
-    second = _graphon_kernel(B, *_grid_for(B, first, resolution), rule)
+    second = _named_kernel("B", B, *_grid_for(B, first, resolution), rule)
     check_memory("cut_distance (difference matrix)", 8.0 * 6 * second.values.size)
     aligned = _labelled(first, second, seed, options)
     if labelled:
         return aligned.replace(details=dict(aligned.details, labelled=True))
     # each side on its own grid for relabelling (a graphon's grid need not follow the other's)
-    own_second = _graphon_kernel(B, *_grid_for(B, B, resolution), rule)
+    own_second = _named_kernel("B", B, *_grid_for(B, B, resolution), rule)
     return _unlabelled(first, own_second, aligned, seed, options)
 
 

@@ -75,7 +75,8 @@ def empirical_ntk(X, network, *, weights: str | None = None, activation=None, si
         Draw of the fresh raw weights and biases (the same draws for masks and for an MLP with those
         masks and ``readout_init="random"``). Not used with kept weights, where passing one is an error.
     memory_budget : int, optional
-        Bytes for the per-example gradient chunks (default ``options().memory_budget_bytes``).
+        Bytes for the per-example gradient chunks (default: what ``options().memory_budget_bytes`` leaves
+        after the result and the passes' buffers, which are checked against that budget first).
 
     Returns
     -------
@@ -87,7 +88,9 @@ def empirical_ntk(X, network, *, weights: str | None = None, activation=None, si
     ------
     ValueError
         For masks that do not chain (naming the layer), ``weights="kept"`` with masks, a ``seed`` with
-        kept weights, an MLP with more than one output, or a setting that differs from the MLP's.
+        kept weights, an MLP with more than one output, or a setting that differs from the MLP's. For
+        more rows of ``X`` than the memory budget allows: the result is three N x N float64 arrays, and
+        the passes' buffers, N x (n_1 + ... + 1) each, come on top (refused before any of them is made).
 
     Notes
     -----
@@ -121,24 +124,49 @@ def empirical_ntk(X, network, *, weights: str | None = None, activation=None, si
     (True, 1629, 8192)
     """
     X = as_float_array("X", X, ndim=2)
-    budget = get_options().memory_budget_bytes if memory_budget is None \
-        else check_positive_int("memory_budget", memory_budget)
+    if memory_budget is not None:
+        memory_budget = check_positive_int("memory_budget", memory_budget)
+    n_examples = X.shape[0]
+    # the kernel, one layer's Gram product and the sum's temporary (3 N x N float64), checked before the
+    # network is drawn
+    result_bytes = 8.0 * 3 * n_examples ** 2
+    check_memory(f"empirical_ntk's result for the {n_examples} rows of X (3 arrays of {n_examples} x "
+                 f"{n_examples} float64: the kernel, a layer's Gram product and a temporary; use fewer rows)",
+                 result_bytes)
     settings = {"activation": activation, "sigma_w": sigma_w, "sigma_b": sigma_b, "normalization": normalization}
     net = _network_with_weights(network, X.shape[1], weights, settings, seed)
+    # held through the chunk loop: the forward cache and the deltas (4 N x (n_1 + ... + 1) arrays with their
+    # temporaries, 2 weight copies while they are made) and the kept weights' row and column indices of a layer
+    held = result_bytes + net._pass_bytes(n_examples, 2, 4) + 16.0 * max(int(np.count_nonzero(mask))
+                                                                            for mask in net.masks)
+    # four N x chunk arrays at once: two gathered factors, their product and the previous chunk's product
+    one_weight = 8 * 4 * n_examples
+    check_memory(f"empirical_ntk for the {n_examples} rows of X (the result, the forward and backward passes' "
+                 f"{n_examples} x {sum(net.widths[1:])} arrays, the kept weights' indices"
+                 + (" and a chunk of one kept weight)" if memory_budget is None else ")"),
+                 held + (one_weight if memory_budget is None else 0))
+    if memory_budget is not None:
+        check_memory(f"empirical_ntk (at least one kept weight per chunk for {n_examples} examples)", one_weight,
+                     memory_budget)
+    # per-example gradient chunks: what the budget leaves (or memory_budget, when given)
+    budget = int(get_options().memory_budget_bytes - held) if memory_budget is None else memory_budget
     _, cache = net.forward(X)
     deltas = net.backward(cache, np.ones((X.shape[0], 1)))
-    n_examples = X.shape[0]
-    check_memory(f"empirical_ntk (at least one kept weight per chunk for {n_examples} examples)",
-                 8 * 4 * n_examples, budget)
-    chunk = max(1, budget // (8 * 3 * n_examples))
-    theta = net.sigma_b ** 2 * sum(delta @ delta.T for delta in deltas)
-    for layer, (delta, inputs, mask) in enumerate(zip(deltas, cache.post, net.masks), start=1):
-        scaled = delta * net.row_scales(layer)
-        rows, cols = np.nonzero(mask)
-        for start in range(0, rows.size, chunk):
-            kept = slice(start, start + chunk)
-            gradients = scaled[:, rows[kept]] * inputs[:, cols[kept]]
-            theta += gradients @ gradients.T
+    chunk = max(1, budget // one_weight)
+    # overflow (sigma_b**2 of 1e300 is an OverflowError for a Python float) is reported once, below
+    with np.errstate(over="ignore", invalid="ignore"):
+        theta = np.float64(net.sigma_b) ** 2 * sum(delta @ delta.T for delta in deltas)
+        for layer, (delta, inputs, mask) in enumerate(zip(deltas, cache.post, net.masks), start=1):
+            scaled = delta * net.row_scales(layer)
+            rows, cols = np.nonzero(mask)
+            for start in range(0, rows.size, chunk):
+                kept = slice(start, start + chunk)
+                gradients = scaled[:, rows[kept]] * inputs[:, cols[kept]]
+                theta += gradients @ gradients.T
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"empirical_ntk overflowed float64 (inf or NaN) with inputs up to |x| = "
+                         f"{float(np.abs(X).max()):.3g}, sigma_w = {net.sigma_w!r}, sigma_b = {net.sigma_b!r}; "
+                         f"rescale the inputs or sigma_w, sigma_b")
     return theta
 
 

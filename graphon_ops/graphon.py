@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import numbers
 import re
 from tokenize import TokenError
@@ -25,8 +26,9 @@ from typing import Any, cast
 import numpy as np
 
 from ._config import get_options
-from ._validation import (as_float_array, as_mask, check_positive_int, check_sorted_breakpoints,
-                          check_unit_interval)
+from ._validation import (as_float_array, as_mask, check_memory, check_positive_int, check_rule,
+                          check_sorted_breakpoints, check_unit_interval)
+from .adaptive import adaptive_rule, check_rule_or_tol, graphon_density
 from .quadrature import QuadratureRule, composite
 
 __all__ = ["Graphon", "graphon", "DEFAULT_NODES_PER_PIECE"]
@@ -144,11 +146,13 @@ class Graphon:
         >>> Graphon.constant(0.3).density()
         0.3
         """
-        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c) or not 0 <= c <= 1:
+        # abs(c) <= 1 first: an int beyond 2**64 or 1e308 never reaches float() or numpy (Type/OverflowError)
+        value = float(c) if isinstance(c, numbers.Real) and not isinstance(c, bool) and abs(c) <= 1 else np.nan
+        if not 0.0 <= value <= 1.0:
             raise ValueError(f"c must be a number in [0, 1], got {c!r}")
-        c = float(c)
-        return cls(lambda u, v: np.full(np.broadcast(u, v).shape, c), "constant", [0.0, 1.0], [0.0, 1.0],
-                   values=[[c]])
+        ends = np.array([0.0, 1.0])
+        return cls(lambda u, v: np.full(np.broadcast(u, v).shape, value), "constant", ends, ends,
+                   values=np.array([[value]]))
 
     @classmethod
     def product(cls, f: Callable, g: Callable, *, row_breaks=(), col_breaks=()) -> "Graphon":
@@ -162,6 +166,8 @@ class Graphon:
         """
         if not (callable(f) and callable(g)):
             raise ValueError(f"f and g must be callables, got {type(f).__name__} and {type(g).__name__}")
+        _check_arguments("f", f, "u")
+        _check_arguments("g", g, "v")
         return cls(lambda u, v: np.asarray(f(u), dtype=float) * np.asarray(g(v), dtype=float), "product",
                    check_sorted_breakpoints("row_breaks", row_breaks),
                    check_sorted_breakpoints("col_breaks", col_breaks), factors=(f, g))
@@ -246,12 +252,19 @@ class Graphon:
         """
         if not callable(f):
             raise ValueError(f"f must be callable, got {type(f).__name__}")
+        _check_arguments("f", f, "u", "v")
         scalar = None
         function = f
         if jit:
             from ._kernels.cpu import jit_scalar_function
 
             scalar = jit_scalar_function(f)
+            # the grid kernels store f's value in a float64 array: a string, complex or array result would
+            # surface there as a numba TypingError
+            value = scalar(0.5, 0.5)
+            if not isinstance(value, numbers.Real):
+                raise ValueError(f"f must return a real number with jit=True; f(0.5, 0.5) is "
+                                 f"{type(value).__name__} {value!r:.80}")
             function = _pairwise_evaluator(scalar)
 
         return cls(function, "callable", check_sorted_breakpoints("row_breaks", row_breaks),
@@ -285,16 +298,20 @@ class Graphon:
         try:
             expr = parse_expr(text, local_dict=names, transformations=standard_transformations + (convert_xor,),
                               evaluate=False)
-        except (SyntaxError, TypeError, sympy.SympifyError, TokenError) as exc:
+        except (SyntaxError, TypeError, IndexError, sympy.SympifyError, TokenError) as exc:
+            # IndexError: sympy's tokenizer on an empty or blank string
             raise ValueError(f"graphon expression {text!r} does not parse: {exc}") from None
+        if not isinstance(expr, sympy.Expr):  # "u, v" is a tuple, "erf" a function class
+            raise ValueError(f"graphon expression {text!r} must be one expression in u and v, got "
+                             f"{type(expr).__name__} {expr}")
         for power in expr.atoms(sympy.Pow):
             exponent = power.exp
-            if exponent.is_number and not abs(complex(sympy.N(exponent, 15))) <= _LARGEST_EXPONENT:
+            if exponent.is_number and not _bounded_number(exponent, _LARGEST_EXPONENT):
                 raise ValueError(f"graphon expression {text!r}: exponent {exponent} is too large "
                                  f"(at most {_LARGEST_EXPONENT:g} in absolute value)")
         try:
             expr = expr.doit()
-        except (OverflowError, MemoryError, ValueError) as exc:
+        except (OverflowError, MemoryError, ValueError, TypeError) as exc:
             raise ValueError(f"graphon expression {text!r} cannot be evaluated: {exc}") from None
         return cls.from_sympy(expr, u, v, row_breaks=row_breaks, col_breaks=col_breaks)
 
@@ -319,17 +336,29 @@ class Graphon:
             expr = sympy.sympify(expr, strict=True)
         except (sympy.SympifyError, TypeError) as exc:
             raise ValueError(f"expr must be a sympy expression, got {expr!r}: {exc}") from None
+        if not isinstance(expr, sympy.Expr):  # a tuple, a relation, a function class
+            raise ValueError(f"expr must be a scalar sympy expression, got {type(expr).__name__} {expr}")
         for name, sym in (("u", u), ("v", v)):
             if not isinstance(sym, sympy.Symbol):
                 raise ValueError(f"{name} must be a sympy Symbol, got {sym!r}")
         extra = expr.free_symbols - {u, v}
         if extra:
             raise ValueError(f"expr may only depend on {u} and {v}; it also has {sorted(map(str, extra))}")
+        if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):  # e.g. 1/(u - u), log(0): no numpy printer
+            raise ValueError(f"expr {expr} is infinite or undefined, not a graphon with values in [0, 1]")
         lambdified = sympy.lambdify((u, v), expr, modules="numpy")
 
         def evaluate(uu, vv):
             uu, vv = np.asarray(uu, dtype=float), np.asarray(vv, dtype=float)
-            return np.broadcast_to(np.asarray(lambdified(uu, vv), dtype=float), np.broadcast(uu, vv).shape)
+            # log(0), sqrt(-1), overflow: NaN/inf/complex values are reported next, by name, as ValueError
+            with np.errstate(all="ignore"):
+                values = np.asarray(lambdified(uu, vv))
+            if np.iscomplexobj(values):
+                if np.any(values.imag != 0):
+                    raise ValueError(f"W(u, v) = {expr} takes complex values on [0, 1]^2, e.g. "
+                                     f"{values.ravel()[np.flatnonzero(values.imag != 0)[0]]}")
+                values = values.real
+            return np.broadcast_to(values.astype(float), np.broadcast(uu, vv).shape)
 
         return cls(evaluate, "sympy", check_sorted_breakpoints("row_breaks", row_breaks),
                    check_sorted_breakpoints("col_breaks", col_breaks), expr=expr, symbols=(u, v))
@@ -348,6 +377,10 @@ class Graphon:
         ``options().numba_min_size`` points.
         """
         x, y = _check_points("x", np.ravel(x)), _check_points("y", np.ravel(y))
+        # the float64 values, one temporary of the formula (or the copy clipping makes) and the booleans
+        # of the finiteness check: measured 9 bytes a value for u * v, 17 when clipped
+        check_memory(f"Graphon.on_grid on len(x) x len(y) = {x.size} x {y.size} points (the values, a "
+                     f"temporary and the range check's booleans)", 24.0 * x.size * y.size)
         if self.kind in ("step", "constant"):
             P = self.values
             assert P is not None  # step and constant graphons always carry their block values
@@ -377,29 +410,52 @@ class Graphon:
         return composite("gauss_legendre", check_positive_int("m", m), breaks)
 
     # ------------------------------------------------------------------ integrals
-    def density(self, rule: QuadratureRule | None = None) -> float:
+    def density(self, rule: QuadratureRule | None = None, tol: float | None = None) -> float:
         r""":math:`\rho(W) = \int_0^1\!\int_0^1 W(u,v)\,du\,dv`.
 
         Exact for constant and step graphons, and for sympy graphons whose integral sympy can do;
-        otherwise the tensor rule ``rule`` x ``rule`` (default: :meth:`default_rule` on each side).
+        otherwise, with ``tol``, an adaptive iterated integral reaching relative accuracy ``tol``
+        (:func:`~graphon_ops.adaptive.graphon_density`, which also returns the error estimate; an
+        :class:`~graphon_ops.adaptive.AccuracyWarning` when a budget stops it); else the tensor rule
+        ``rule`` x ``rule`` (default: :meth:`default_rule` on each side). Giving both ``rule`` and ``tol``
+        is a ``ValueError``. See docs/theory/graphons.rst, "Error model and adaptive rules".
+
+        Examples
+        --------
+        A kink at :math:`u = c` that the graphon does not announce as a break:
+
+        >>> c = 0.3719
+        >>> W = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * np.abs(u - c) * v)
+        >>> exact = 0.2 + 0.3 * (c**2 + (1 - c)**2) / 2
+        >>> print(f"{abs(W.density() - exact):.1e} {abs(W.density(tol=1e-12) - exact) < 1e-12}")
+        1.3e-05 True
         """
+        tol = check_rule_or_tol(check_rule("rule", rule), tol)
         if self.kind in ("constant", "step"):
             return float(np.diff(self.row_breaks) @ self.values @ np.diff(self.col_breaks))
         if self.kind == "sympy" and rule is None and self._exact_density is not None:
             return self._exact_density
+        if tol is not None:
+            return float(graphon_density(self, tol).integral)
         ru = rule if rule is not None else self.default_rule("row")
         rv = rule if rule is not None else self.default_rule("col")
         return float(ru.weights @ self.on_grid(ru.nodes, rv.nodes) @ rv.weights)
 
-    def out_degree(self, u, rule: QuadratureRule | None = None) -> np.ndarray:
-        r"""Out-degree (fan-in profile) :math:`d_\mathrm{out}(u) = \int_0^1 W(u,v)\,dv` at points ``u``."""
-        return self._degree(u, rule, "row")
+    def out_degree(self, u, rule: QuadratureRule | None = None, tol: float | None = None) -> np.ndarray:
+        r"""Out-degree (fan-in profile) :math:`d_\mathrm{out}(u) = \int_0^1 W(u,v)\,dv` at points ``u``.
 
-    def in_degree(self, v, rule: QuadratureRule | None = None) -> np.ndarray:
-        r"""In-degree :math:`d_\mathrm{in}(v) = \int_0^1 W(u,v)\,du` at points ``v``."""
-        return self.transpose()._degree(v, rule, "row")
+        Exact for step, constant and (when sympy integrates) sympy graphons; with ``tol`` every value to
+        relative accuracy ``tol`` by one :func:`~graphon_ops.adaptive.adaptive_rule` for the rows at ``u``
+        (``relative_to="each"``); else on ``rule`` (default :meth:`default_rule`). Not both ``rule`` and ``tol``.
+        """
+        return self._degree(u, rule, "row", tol)
 
-    def _degree(self, u, rule, axis):
+    def in_degree(self, v, rule: QuadratureRule | None = None, tol: float | None = None) -> np.ndarray:
+        r"""In-degree :math:`d_\mathrm{in}(v) = \int_0^1 W(u,v)\,du` at points ``v`` (``rule``, ``tol``: :meth:`out_degree`)."""
+        return self.transpose()._degree(v, rule, "row", tol)
+
+    def _degree(self, u, rule, axis, tol=None):
+        tol = check_rule_or_tol(check_rule("rule", rule), tol)
         u = _check_points("u", u)
         shape = u.shape
         u = u.ravel()
@@ -407,6 +463,8 @@ class Graphon:
             out = self.values[_piece_index(self.row_breaks, u)] @ np.diff(self.col_breaks)
         elif self.kind == "sympy" and rule is None and self._exact_out_degree is not None:
             out = np.broadcast_to(np.asarray(self._exact_out_degree(u), dtype=float), u.shape)
+        elif tol is not None and u.size:
+            out = adaptive_rule(lambda v: self.on_grid(u, v).T, tol, breaks=self.col_breaks, relative_to="each").integral
         else:
             rv = rule if rule is not None else self.default_rule("col")
             out = self.on_grid(u, rv.nodes) @ rv.weights
@@ -418,13 +476,20 @@ class Graphon:
 
         assert self.symbols is not None  # only sympy graphons (which carry their symbols) get here
         u, v = self.symbols
+        self._check_default_grid()
         return _real_number(sympy.integrate(self.expr, (v, 0, 1), (u, 0, 1)))
+
+    def _check_default_grid(self) -> None:
+        """Evaluate on the default grid (``ValueError`` for values outside [0, 1] or not finite): exact
+        integrals never evaluate ``W``, so ``pi`` or ``sign(u - v)`` would otherwise pass unchecked."""
+        self.on_grid(self.default_rule("row").nodes, self.default_rule("col").nodes)
 
     @functools.cached_property
     def _exact_out_degree(self):
         import sympy
 
         u, v = self.symbols
+        self._check_default_grid()
         value = sympy.integrate(self.expr, (v, 0, 1))
         if value.has(sympy.Integral):
             return None
@@ -433,14 +498,21 @@ class Graphon:
         def evaluate(x):
             # Antiderivatives may pass through complex special functions (e.g. Ei); keep the real part
             # only when the imaginary part is rounding.
-            out = np.asarray(degree(x))
+            with np.errstate(all="ignore"):
+                out = np.asarray(degree(x))
             if np.iscomplexobj(out):
                 if np.any(np.abs(out.imag) > 1e-12 * np.maximum(1.0, np.abs(out.real))):
                     raise ValueError(f"exact out-degree of {self.expr} is not real on the grid")
                 out = out.real
             return out
 
-        return evaluate
+        # a closed form that numpy cannot evaluate (meijerg, for Heaviside(u - 1/2) v) or that is NaN at a
+        # point (0 log 0 at an end): integrate numerically instead
+        try:
+            probe = evaluate(np.concatenate([[0.0, 1.0], self.default_rule("row").nodes]))
+        except (NameError, TypeError, ValueError, AttributeError, ZeroDivisionError):
+            return None
+        return evaluate if np.all(np.isfinite(probe)) else None
 
     def transpose(self) -> "Graphon":
         """The graphon :math:`W^\\top(u, v) = W(v, u)` (the adjoint operator's kernel)."""
@@ -476,6 +548,16 @@ class Graphon:
         return f"Graphon(kind={self.kind!r}{shape}{expr})"
 
 
+def _bounded_number(value, bound: float) -> bool:
+    """True when a numeric sympy value is finite with modulus at most ``bound`` (False for zoo, nan)."""
+    import sympy
+
+    try:
+        return abs(complex(sympy.N(value, 15))) <= bound
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _real_number(value) -> float | None:
     """A sympy result as a float, or None when it is not a closed-form real number."""
     import sympy
@@ -484,6 +566,19 @@ def _real_number(value) -> float | None:
         return None
     number = complex(sympy.N(value, 30))
     return number.real if abs(number.imag) <= 1e-14 * max(1.0, abs(number.real)) else None
+
+
+def _check_arguments(name: str, f, *arguments: str) -> None:
+    """``f`` accepts the positional arguments named (checked on its signature, without calling it)."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # builtins without a signature: found out when called
+        return
+    try:
+        signature.bind(*arguments)
+    except TypeError:
+        raise ValueError(f"{name} must take {len(arguments)} positional argument(s) ({', '.join(arguments)}), "
+                         f"got {getattr(f, '__name__', type(f).__name__)}{signature}") from None
 
 
 def _pairwise_evaluator(scalar):

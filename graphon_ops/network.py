@@ -17,7 +17,7 @@ and ``"second"``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ._validation import check_choice, check_nonnegative_float
 from .activations import get_activation
@@ -74,6 +74,9 @@ class GraphonNetwork:
         layers = _as_graphons("connectivity", self.connectivity)
         object.__setattr__(self, "connectivity", tuple(layers))
         if self.weights is not None:
+            if isinstance(self.weights, (str, bytes, Graphon)) or not isinstance(self.weights, Iterable):
+                raise ValueError(f"weights must be a sequence of {len(layers)} weight graphons (or None entries) or "
+                                 f"None (fresh weights), got {type(self.weights).__name__}")
             weights = list(self.weights)
             if len(weights) != len(layers):
                 raise ValueError(f"weights must hold {len(layers)} weight graphons (one per hidden layer) or be "
@@ -82,8 +85,9 @@ class GraphonNetwork:
                 None if M is None else _as_graphons(f"weights[{l}]", [M])[0] for l, M in enumerate(weights)))
         if self.readout_weights is not None:
             object.__setattr__(self, "readout_weights", ReadoutProfile.from_any(self.readout_weights, "readout_weights"))
-        object.__setattr__(self, "activation", get_activation(self.activation).name
-                           if isinstance(self.activation, str) else self.activation)
+        # an Activation is kept as given; anything else is checked here, not when kernels are first asked for
+        activation = get_activation(self.activation)
+        object.__setattr__(self, "activation", activation.name if isinstance(self.activation, str) else self.activation)
         object.__setattr__(self, "sigma_w", check_nonnegative_float("sigma_w", self.sigma_w))
         object.__setattr__(self, "sigma_b", check_nonnegative_float("sigma_b", self.sigma_b))
         check_choice("normalization", self.normalization, NORMALIZATIONS)

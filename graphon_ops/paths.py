@@ -159,7 +159,9 @@ def input_path_mass(graphons, d: int, *, rule=None) -> np.ndarray:
     else:
         raise ValueError(f"rule must be a QuadratureRule or a sequence of {L} QuadratureRules or None (the grids "
                          f"of u_1, ..., u_L), got {rule!r}")
-    # The midpoint rule with d nodes has exactly the coordinate positions (j - 1/2)/d as nodes.
+    # The midpoint rule with d nodes has exactly the coordinate positions (j - 1/2)/d as nodes (its nodes
+    # and weights are checked here; the operators on them are checked by discretize).
+    check_memory(f"input_path_mass (the positions of d = {d} input coordinates)", 16.0 * d)
     P = path_density(graphons, [midpoint(d)] + rules)
     return np.clip(P.row_rule.weights @ P.kernel, 0.0, 1.0)
 
@@ -206,7 +208,7 @@ def path_counts(masks, normalize: bool = True, *, log: bool = False) -> np.ndarr
     >>> path_counts([M1, M2]).tolist()
     [[0.5, 1.0]]
     """
-    if isinstance(masks, np.ndarray) and masks.ndim == 2 or not isinstance(masks, (Sequence, np.ndarray)):
+    if isinstance(masks, np.ndarray) and masks.ndim in (0, 2) or not isinstance(masks, (Sequence, np.ndarray)):
         raise ValueError(f"masks must be a sequence of 2-D masks [M^1, ..., M^L], got {type(masks).__name__}")
     if len(masks) == 0:
         raise ValueError("masks must be a non-empty sequence of 2-D masks, got an empty sequence")

@@ -108,7 +108,8 @@ def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid",
     rng = as_generator(seed)
     # probabilities, uniforms and the mask are held at once (a block of rows of them when sparse)
     rows_per_block = n_out if not sparse else max(1, min(n_out, _SPARSE_BLOCK_ENTRIES // n_in))
-    check_memory("sample_mask", (8.0 + 8.0 + 1.0) * rows_per_block * n_in)
+    check_memory(f"sample_mask of n_out x n_in = {n_out} x {n_in}"
+                 + (f" (blocks of {rows_per_block} rows)" if sparse else ""), (8.0 + 8.0 + 1.0) * rows_per_block * n_in)
     if positions == "grid":
         row_positions = (np.arange(n_out) + 0.5) / n_out
         col_positions = (np.arange(n_in) + 0.5) / n_in

@@ -291,3 +291,41 @@ def test_bad_input_messages():
         generalization_bound(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2))
     with pytest.raises(ValueError, match="target must be a kernel of shape"):
         kernel_alignment(np.eye(3), np.eye(2), target_kind="kernel")
+
+
+KERNEL_CALLS = {
+    "kernel_spectrum": lambda K: kernel_spectrum(K),
+    "kernel_alignment": lambda K: kernel_alignment(K, np.ones(K.shape[0])),
+    "spectral_alignment": lambda K: spectral_alignment(K, np.ones(K.shape[0])),
+    "generalization_bound": lambda K: generalization_bound(K, np.ones(K.shape[0])),
+    "kernel_complexity": lambda K: kernel_complexity(K, np.ones(K.shape[0])),
+    "spectral_metrics": lambda K: spectral_metrics(K),
+}
+
+
+@pytest.mark.parametrize("call", list(KERNEL_CALLS))
+def test_kernel_copies_are_refused_before_they_are_made(call):
+    """A 10**6 x 10**6 kernel that takes no memory (a broadcast view) would be copied three to five times at 8 TB
+    each: refused under a 1 GiB budget naming K, before the float64 copy is attempted. The budget is the options'
+    one: a 100 x 100 kernel (80 kB, about 3 to 4 copies held) is refused under 200 kB and computed under 1 MiB."""
+    huge = np.broadcast_to(1.0, (10**6, 10**6))
+    with go.options(memory_budget_bytes=2**30):
+        with pytest.raises(ValueError, match=r"of K \(a 1000000 x 1000000 matrix; about \d float64 copies of it "
+                                             r"are held\) would need about \d+\.\d TiB"):
+            KERNEL_CALLS[call](huge)
+    K = np.eye(100) + 0.5
+    with go.options(memory_budget_bytes=200_000):
+        with pytest.raises(ValueError, match=r"of K \(a 100 x 100 matrix"):
+            KERNEL_CALLS[call](K)
+    with go.options(memory_budget_bytes=2**20):
+        KERNEL_CALLS[call](K)
+
+
+def test_a_kernel_target_counts_both_kernels():
+    """A kernel target holds about six copies (both kernels, scaled and centred): 480 kB for N = 100, refused
+    under 400 kB naming target, while labels (three copies of K) pass."""
+    K = np.eye(100) + 0.5
+    with go.options(memory_budget_bytes=400_000):
+        assert 0.0 < kernel_alignment(K, np.arange(100.0)) <= 1.0
+        with pytest.raises(ValueError, match=r"kernel_alignment of target \(a 100 x 100 matrix; about 6 float64"):
+            kernel_alignment(K, K, centered=True)

@@ -36,3 +36,27 @@ CALLS = {
 def test_arrays_must_be_real_finite_numbers(call, value, message):
     with pytest.raises(ValueError, match=message):
         CALLS[call](value)
+
+
+def test_plots_refuse_images_beyond_the_memory_budget_before_drawing(monkeypatch):
+    """An image holds about 85 bytes a value while it is made and drawn (the values and matplotlib's copies):
+    resolution 10**6 would need 77.3 TiB, and a 10**6 x 10**6 sparse mask one value per entry. Both are refused
+    naming the argument, before the graphon is evaluated, the mask made dense or matplotlib imported; under a
+    1 MiB budget the default resolution 256 (5.6 MB) and a 200 x 200 mask are refused the same way."""
+    import scipy.sparse
+
+    from graphon_ops.pruning import plotting
+
+    monkeypatch.setattr(go.Graphon, "on_grid", lambda *a, **k: pytest.fail("the graphon was evaluated"))
+    monkeypatch.setattr(plotting, "as_mask", lambda *a, **k: pytest.fail("the mask was checked and made dense"))
+    with go.options(memory_budget_bytes=2**30):
+        with pytest.raises(ValueError, match=r"plot_graphon at resolution=1000000 \(a 1000000 x 1000000 image.*"
+                                             r"would need about 77\.3 TiB"):
+            plotting.plot_graphon(go.Graphon.constant(0.5), resolution=10**6)
+        with pytest.raises(ValueError, match=r"plot_mask of a 1000000 x 1000000 mask .*77\.3 TiB"):
+            plotting.plot_mask(scipy.sparse.csr_matrix((10**6, 10**6), dtype=np.uint8))
+    with go.options(memory_budget_bytes=2**20):
+        with pytest.raises(ValueError, match=r"plot_graphon at resolution=256 "):
+            plotting.plot_graphon(go.Graphon.constant(0.5))
+        with pytest.raises(ValueError, match=r"plot_mask of a 200 x 200 mask"):
+            plotting.plot_mask(np.eye(200))

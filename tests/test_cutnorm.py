@@ -225,6 +225,27 @@ def test_exact_refuses_large_matrices():
     assert abs(cut_norm_exact(A.T).upper - brute_force_cut_norm(A)) <= rounding(A)
 
 
+def test_exact_refuses_hours_of_enumeration_before_starting(monkeypatch):
+    """24 x 10**5: within the side limit, but 2**24 subsets x 10**5 column sums = 1.7e12 updates (about 3 hours
+    at ~6 ns each): refused with the estimate, before the enumeration kernel runs."""
+    import graphon_ops._kernels.cutnorm as kernels
+    import graphon_ops.cutnorm as cutnorm_module
+
+    def never(A):
+        raise AssertionError(f"enumeration started on shape {A.shape}")
+
+    monkeypatch.setattr(kernels, "best_cut_by_enumeration", never)
+    for A in (np.zeros((24, 10**5)), np.zeros((10**5, 24))):
+        with pytest.raises(ValueError, match=r"A has shape .*1\.68e\+12 updates \(about 2\.8 hours.*MAX_EXACT_WORK"):
+            cut_norm_exact(A)
+    # the limit is on 2**min(n, m) * max(n, m): exactly the limit is enumerated, one column more is not
+    monkeypatch.undo()                                                   # the real kernel again
+    monkeypatch.setattr(cutnorm_module, "MAX_EXACT_WORK", 2**4 * 64)
+    assert cut_norm_exact(np.ones((4, 64))).upper == 1.0
+    with pytest.raises(ValueError, match="MAX_EXACT_WORK"):
+        cut_norm_exact(np.ones((65, 4)))
+
+
 def test_graphon_is_not_a_matrix():
     with pytest.raises(ValueError, match="cut_distance"):
         cut_norm(Graphon.constant(0.5))

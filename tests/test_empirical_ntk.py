@@ -194,3 +194,46 @@ def test_bad_inputs():
         empirical_ntk(np.eye(2), [np.ones((3, 2))], activation="swish")
     with pytest.raises(ValueError, match="memory budget"):
         empirical_ntk(np.eye(2), [np.ones((3, 2))], memory_budget=8)
+
+
+def test_result_and_buffers_are_refused_before_allocation(monkeypatch):
+    """10**6 rows: the result alone is 3 N x N float64 = 21.8 TiB, refused naming X before the network is drawn;
+    2000 rows through a width-10**5 layer: the passes' 2000 x 100001 buffers (6.1 GiB) are refused before the
+    forward pass. Both under a 1 GiB budget, with the network's construction or passes made to fail."""
+    import graphon_ops as go
+    import graphon_ops.pruning.mlp as mlp_module
+
+    with go.options(memory_budget_bytes=2**30):
+        with monkeypatch.context() as patch:
+            patch.setattr(mlp_module, "MLP", lambda *a, **k: pytest.fail("the network was drawn"))
+            with pytest.raises(ValueError, match=r"empirical_ntk's result for the 1000000 rows of X \(3 arrays of "
+                                                 r"1000000 x 1000000 float64.*21\.8 TiB"):
+                empirical_ntk(np.zeros((10**6, 2)), [np.ones((3, 2))])
+        net = MLP([2, 10**5, 1], seed=0)
+        monkeypatch.setattr(MLP, "forward", lambda self, X: pytest.fail("the forward pass started"))
+        with pytest.raises(ValueError, match=r"empirical_ntk for the 2000 rows of X \(the result, the forward and "
+                                             r"backward passes' 2000 x 100001 arrays.*6\.1 GiB"):
+            empirical_ntk(np.zeros((2000, 2)), net)
+
+
+def test_whole_call_stays_within_the_budget(rng):
+    """The default chunks take what the result and the passes' buffers leave: the traced peak of the whole call
+    stays below the budget (before, chunks were sized on the whole budget and held four arrays, not three)."""
+    import tracemalloc
+
+    import graphon_ops as go
+
+    net = MLP([10, 200, 200, 1], seed=0)
+    X = rng.standard_normal((100, 10))
+    budget = 4 * 2**20                    # the result and the passes' buffers hold about 2.8 MB of it
+    reference = empirical_ntk(X, net)
+    tracemalloc.start()
+    try:
+        with go.options(memory_budget_bytes=budget):
+            theta = empirical_ntk(X, net)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= budget
+    # the chunking changes only the order of summation: a few ulp of the largest entry
+    assert np.max(np.abs(theta - reference)) <= 64 * np.finfo(float).eps * np.max(np.abs(reference))

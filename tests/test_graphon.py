@@ -233,3 +233,30 @@ def test_callable_with_different_row_and_column_breaks_integrates_exactly():
     assert abs(W.density() - exact) < 4 * np.finfo(float).eps
     np.testing.assert_allclose(W.out_degree(np.array([0.1, 0.9])), [0.7, 0.35], rtol=0, atol=4e-16)
     np.testing.assert_allclose(W.in_degree(np.array([0.5, 0.8])), [0.65, 0.0], rtol=0, atol=4e-16)
+
+
+def test_on_grid_refuses_grids_beyond_the_memory_budget_before_evaluating():
+    """len(x) x len(y) = 10**6 x 10**6 values would need about 24 bytes each (the values, a temporary, the range
+    check): 21.8 TiB, refused under a 1 GiB budget, naming x and y, before the formula runs. The budget is the
+    options' one: a 100 x 100 grid (240 kB) is refused under 100 kB and evaluated under 1 MiB."""
+    calls = []
+
+    def f(u, v):
+        calls.append(np.shape(u))
+        return 0.5 + 0.0 * u * v
+
+    huge = np.linspace(0.0, 1.0, 10**6)
+    for W in (Graphon.from_callable(f), Graphon.constant(0.5), Graphon.step([[0.2, 0.4]]),
+              Graphon.product(lambda u: u, lambda v: v)):
+        with go.options(memory_budget_bytes=2**30):
+            with pytest.raises(ValueError, match=r"len\(x\) x len\(y\) = 1000000 x 1000000 points.* would need "
+                                                 r"about 21\.8 TiB, more than the memory budget of 1\.0 GiB"):
+                W.on_grid(huge, huge)
+    assert calls == []
+    small = np.linspace(0.0, 1.0, 100)
+    with go.options(memory_budget_bytes=100_000):
+        with pytest.raises(ValueError, match=r"100 x 100 points.*memory budget of 97\.7 KiB"):
+            Graphon.from_callable(f).on_grid(small, small)
+    assert calls == []
+    with go.options(memory_budget_bytes=2**20):
+        assert Graphon.from_callable(f).on_grid(small, small).shape == (100, 100)

@@ -324,3 +324,39 @@ def test_methods_reject_bad_input():
     custom = get_activation("relu").__class__("abs", np.abs, np.sign)
     with pytest.raises(ValueError, match="second derivative"):
         MLP([3, 2, 1], activation=custom).hessian_vector_product(X, np.ones(2))
+
+
+def test_huge_widths_and_batches_are_refused_before_allocation(monkeypatch):
+    """Widths [10, 10**6, 10**6, 1] hold 1.0e12 weights (17 bytes each while drawn: 15.5 TiB), and a batch of
+    10**6 rows through a width-10**6 layer needs N x n float64 arrays of 7.3 TiB each: both refused naming the
+    argument, before the weights are drawn or a pass starts. A small budget refuses small sizes the same way."""
+    import graphon_ops as go
+    from graphon_ops.pruning.mlp import ForwardCache
+
+    with go.options(memory_budget_bytes=2**30):
+        with pytest.raises(ValueError, match=r"MLP with widths \[10, 1000000, 1000000, 1\] \(1000011000000 weights"
+                                             r".*would need about 15\.5 TiB, more than the memory budget of 1\.0 GiB"):
+            MLP([10, 10**6, 10**6, 1], seed=0)
+        net = MLP([1, 10**6, 1], seed=0)                         # 2e6 weights: 34 MB
+        monkeypatch.setattr(MLP, "effective_weights", lambda self: pytest.fail("a pass started"))
+        X, y = np.zeros((10**6, 1)), np.zeros(10**6)
+        calls = {"forward": lambda: net.forward(X), "loss": lambda: net.loss(X, y),
+                 "gradient": lambda: net.gradient(X, y),
+                 "hessian_vector_product": lambda: net.hessian_vector_product(X, y),
+                 "backward": lambda: net.backward(ForwardCache([np.zeros((10**6, 1))], []), np.ones((10**6, 1)))}
+        for method, call in calls.items():
+            rows_of = "output_grad" if method == "backward" else "X"
+            with pytest.raises(ValueError, match=rf"MLP\.{method} on the 1000000 rows of {rows_of} \(\d float64 "
+                                                 rf"arrays of 1000000 x 1000001 .* TiB"):
+                call()
+    monkeypatch.undo()
+    with go.options(memory_budget_bytes=2**10):
+        with pytest.raises(ValueError, match=r"MLP with widths \[3, 100, 1\]"):
+            MLP([3, 100, 1], seed=0)
+    small = MLP([3, 100, 1], seed=0)
+    X = np.ones((1000, 3))
+    with go.options(memory_budget_bytes=2**20):                  # forward: 2 x 8 x 1000 x 101 bytes = 1.5 MiB
+        with pytest.raises(ValueError, match=r"MLP\.forward on the 1000 rows of X"):
+            small.forward(X)
+    with go.options(memory_budget_bytes=2**22):
+        assert small.forward(X)[0].shape == (1000, 1)

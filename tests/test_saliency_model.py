@@ -445,6 +445,47 @@ def test_layer_graphons_reject_bad_input():
         estimate_layer_graphons(MASK, OMEGA, blocks=1, col_order=[0, 1, 1])
 
 
+def test_block_estimates_refuse_beyond_the_memory_budget_before_averaging(monkeypatch):
+    """A 3000 x 3000 mask in 3000 x 3000 blocks: the row-group sums and five arrays of 9e6 block means are
+    about 0.45 GB, refused under a 64 MiB budget naming blocks, before any average is taken. A 10**6 x 10**6
+    sparse mask (10**4 blocks) is refused before it is made dense."""
+    import scipy.sparse
+
+    import graphon_ops as go
+    import graphon_ops.pruning.saliency_model as saliency_model
+
+    monkeypatch.setattr(saliency_model, "_block_means", lambda *a, **k: pytest.fail("averaging started"))
+    mask = np.zeros((3000, 3000), dtype=np.uint8)
+    with go.options(memory_budget_bytes=2**26):
+        with pytest.raises(ValueError, match=r"estimate_graphon with blocks=3000 on a 3000 x 3000 mask \(3000 x 3000 "
+                                             r"block means.*would need about 429\.2 MiB"):
+            estimate_graphon(mask, blocks=3000)
+        with pytest.raises(ValueError, match=r"estimate_layer_graphons with blocks=\(3000, 3000\) on a 3000 x 3000 "
+                                             r"mask .*1\.0 GiB"):
+            estimate_layer_graphons(mask, np.zeros((3000, 3000)), blocks=(3000, 3000))
+        huge = scipy.sparse.csr_matrix((10**6, 10**6), dtype=np.uint8)
+        with pytest.raises(ValueError, match=r"mask \(a 1000000 x 1000000 sparse mask made dense\)"):
+            estimate_graphon(huge, blocks=10**4)
+
+
+def test_many_blocks_are_fast_and_exact():
+    """10**6 blocks of one entry each: the estimate is the mask in degree order, entry for entry. The sums run
+    over the rows once (the loop over blocks took about 25 s here; this takes well under a second)."""
+    import time
+
+    rng = np.random.default_rng(5)
+    mask = (rng.random((1000, 1000)) < 0.3).astype(np.uint8)
+    omega = rng.standard_normal((1000, 1000))
+    start = time.perf_counter()
+    W = estimate_graphon(mask, blocks=1000)
+    layer = estimate_layer_graphons(mask, omega, blocks=1000)
+    assert time.perf_counter() - start < 10.0
+    rows = np.argsort(mask.sum(axis=1), kind="stable")
+    cols = np.argsort(mask.sum(axis=0), kind="stable")
+    np.testing.assert_array_equal(W.values, mask[np.ix_(rows, cols)])
+    np.testing.assert_array_equal(layer.weights.values, np.minimum((mask * omega ** 2)[np.ix_(rows, cols)], 1.0))
+
+
 # ---------------------------------------------------------------- masks against FSM predictions
 def test_snip_single_example_degree_profile_matches_fsm():
     """First-layer SNIP mask of a one-example batch: column degrees follow the FSM in-degree d_in(v_j)."""
@@ -489,6 +530,18 @@ def test_width_sweep_magnitude_and_snip_fall():
     assert all(p.residual < 1e-12 for p in snip.points)  # single-example SNIP is exactly factorised
 
 
+def test_width_sweep_network_of_a_width_does_not_depend_on_the_other_widths():
+    """Each width has its own random streams (network and batch; cut-norm solver): the point at width 64 is
+    the same whether 32 or 16 came before it, though the solver draws a different amount at each."""
+    pytest.importorskip("graphon_ops.cutnorm")
+    from graphon_ops.pruning import width_sweep
+
+    after_32, after_16 = (width_sweep("snip", widths=(first, 64), density=0.2, seed=5).points[1]
+                          for first in (32, 16))
+    assert (after_32.lower, after_32.upper, after_32.threshold) == (after_16.lower, after_16.upper,
+                                                                   after_16.threshold)
+
+
 def test_width_sweep_rejects_bad_input():
     pytest.importorskip("graphon_ops.cutnorm")
     from graphon_ops.pruning import width_sweep
@@ -501,3 +554,23 @@ def test_width_sweep_rejects_bad_input():
         width_sweep("snip", widths=(16,), layer=3)
     with pytest.raises(ValueError, match="limit"):
         width_sweep("grasp", widths=(16,), limit="measured")
+
+
+def test_width_sweep_refuses_its_largest_point_before_the_first(monkeypatch):
+    """widths (64, 10**6): the width-10**6 network has 2.5e11 weights (about 68 TiB at 300 bytes a weight), and a
+    batch of 10**8 examples holds 10**8 x 305 float64 of inputs and buffers (227 GiB): both refused naming the
+    point, before the first network is drawn. Under a 64 MiB budget, width 1024 (2.6e5 weights, 79 MB) is refused
+    the same way."""
+    import graphon_ops as go
+    import graphon_ops.pruning.convergence as convergence
+    from graphon_ops.pruning import width_sweep
+
+    monkeypatch.setattr(convergence, "MLP", lambda *a, **k: pytest.fail("a network was drawn"))
+    with go.options(memory_budget_bytes=2**30):
+        with pytest.raises(ValueError, match=r"width_sweep at width 1000000 of widths \(batch_size 1;.*68\.2 TiB"):
+            width_sweep("snip", widths=(64, 10**6))
+        with pytest.raises(ValueError, match=r"width_sweep at width 32 of widths \(batch_size 100000000;.*227\.2 GiB"):
+            width_sweep("snip", widths=(16, 32), batch_size=(1, 10**8))
+    with go.options(memory_budget_bytes=2**26):
+        with pytest.raises(ValueError, match=r"width_sweep at width 1024 of widths \(batch_size 8;"):
+            width_sweep("grasp", widths=(16, 1024), batch_size=8)

@@ -27,8 +27,8 @@ import dataclasses
 import numpy as np
 import scipy.special
 
-from .._validation import as_float_array, as_generator, as_mask, check_choice, check_nonnegative_float, \
-    check_positive_int
+from .._validation import as_float_array, as_generator, as_mask, check_choice, check_memory, \
+    check_nonnegative_float, check_positive_int
 from ..activations import Activation, get_activation
 
 __all__ = ["MLP", "ForwardCache", "LOSSES"]
@@ -94,7 +94,7 @@ class MLP:
     def __init__(self, widths, *, activation="relu", sigma_w: float = 1.0, sigma_b: float = 0.0,
                  normalization: str = "none", masks=None, readout_init: str = "random", seed=None,
                  _weights=None, _biases=None):
-        widths = list(widths) if not isinstance(widths, (str, bytes)) else widths
+        widths = list(widths) if np.iterable(widths) and not isinstance(widths, (str, bytes)) else widths
         if not isinstance(widths, list) or len(widths) < 2:
             raise ValueError(f"widths must be a sequence [d, n_1, ..., n_L, n_out] of at least 2 integers, "
                              f"got {widths!r}")
@@ -105,12 +105,26 @@ class MLP:
         self.normalization = check_choice("normalization", normalization, _NORMALIZATIONS)
         self.readout_init = check_choice("readout_init", readout_init, _READOUT_INITS)
         shapes = [(self.widths[k + 1], self.widths[k]) for k in range(len(self.widths) - 1)]
+        # per weight: the float64 draw, its float64 copy and the uint8 mask (17 bytes, measured with
+        # tracemalloc); given weights (with_masks) are copied once (9 bytes)
+        n_weights = sum(rows * cols for rows, cols in shapes)
+        check_memory(f"MLP with widths {list(self.widths)} ({n_weights} weights: float64 raw weights, their draw "
+                     f"and 0/1 masks)", (17.0 if _weights is None else 9.0) * n_weights
+                     + 16.0 * sum(self.widths[1:]))
         self.masks = self._check_masks(masks, shapes)
         if _weights is None:
             _weights, _biases = self._draw(shapes, as_generator(seed))
         self.weights = [_readonly(np.array(w, dtype=np.float64)) for w in _weights]
         self.biases = [_readonly(np.array(b, dtype=np.float64)) for b in _biases]
         self._scales = [self._row_scale(l) for l in range(1, len(shapes) + 1)]
+        # sigma_w near 1e308: the scaled weights c_i omega_ij would overflow in every pass; refuse it here
+        for l, (scale, omega) in enumerate(zip(self._scales, self.weights), start=1):
+            with np.errstate(over="ignore"):
+                largest = float(np.max(np.abs(scale), initial=0.0)) * max(float(omega.max(initial=0.0)),
+                                                                          -float(omega.min(initial=0.0)))
+            if not np.isfinite(largest):
+                raise ValueError(f"sigma_w = {self.sigma_w!r} is too large: layer {l}'s scaled weights "
+                                 f"c_i omega_ij overflow float64")
 
     # ------------------------------------------------------------------ construction
     @property
@@ -122,6 +136,9 @@ class MLP:
     def _check_masks(masks, shapes):
         if masks is None:
             return [_readonly(np.ones(shape, dtype=np.uint8)) for shape in shapes]
+        if not np.iterable(masks) or isinstance(masks, (str, bytes)):
+            raise ValueError(f"masks must be a sequence of {len(shapes)} 0/1 matrices (one per layer, readout "
+                             f"included), got {type(masks).__name__}")
         masks = list(masks)
         if len(masks) != len(shapes):
             raise ValueError(f"masks must hold {len(shapes)} matrices (one per layer, readout included), "
@@ -263,6 +280,23 @@ class MLP:
         return [theta * mask for theta, mask in zip(self.parameters(), self.masks)]
 
     # ------------------------------------------------------------------ passes
+    def _pass_bytes(self, n_examples: int, weight_copies: int, activation_arrays: int) -> float:
+        """Working set of a pass over ``n_examples`` rows: ``activation_arrays`` float64 arrays of
+        N x (n_1 + ... + n_out) (activations, deltas, their temporaries) and ``weight_copies`` float64 copies of
+        the weights (the effective weights and the arrays a pass returns)."""
+        n_weights = sum(weight.size for weight in self.weights)
+        return 8.0 * (weight_copies * n_weights + activation_arrays * float(n_examples) * sum(self.widths[1:]))
+
+    def _check_pass_memory(self, method: str, n_examples: int, weight_copies: int, activation_arrays: int,
+                           rows_of: str = "X") -> None:
+        """Refuse a pass whose buffers would exceed the memory budget, before allocating any of them. The counts
+        are measured peaks (tracemalloc, widths [300, 700, 500, 3], N = 2000): forward and loss 2 activation
+        arrays and 2 weight copies, backward 2 and 2, gradient 4 and 3, the Hessian product 9 and 5."""
+        check_memory(f"MLP.{method} on the {n_examples} rows of {rows_of} ({activation_arrays} float64 arrays of "
+                     f"{n_examples} x {sum(self.widths[1:])} for the layers' activations and deltas, and "
+                     f"{weight_copies} copies of the weights; pass {rows_of} in row batches)",
+                     self._pass_bytes(n_examples, weight_copies, activation_arrays))
+
     def _check_inputs(self, X) -> np.ndarray:
         X = as_float_array("X", X, ndim=2)
         if X.shape[1] != self.widths[0]:
@@ -280,16 +314,27 @@ class MLP:
         0.0
         """
         X = self._check_inputs(X)
+        self._check_pass_memory("forward", X.shape[0], 2, 2)
         return self._forward(X, self.effective_weights())
 
     def _forward(self, X, weights):
         pre, post = [], [X]
-        for l, weight in enumerate(weights):
-            h = post[-1] @ weight.T + self.sigma_b * self.biases[l]
-            pre.append(h)
-            if l < len(weights) - 1:
-                post.append(self.activation.fn(h))
+        # overflow (inputs or sigma_w, sigma_b near 1e150 and beyond) is reported once, as a ValueError below
+        with np.errstate(over="ignore", invalid="ignore"):
+            for l, weight in enumerate(weights):
+                h = post[-1] @ weight.T + self.sigma_b * self.biases[l]
+                pre.append(h)
+                if l < len(weights) - 1:
+                    post.append(self.activation.fn(h))
+        self._check_finite("forward pass (the outputs)", pre[-1], X)
         return pre[-1], ForwardCache(pre, post)
+
+    def _check_finite(self, what: str, values: np.ndarray, X=None) -> None:
+        """A pass that overflowed float64 is a ``ValueError`` saying which scales are to blame, not a NaN."""
+        if not np.all(np.isfinite(values)):
+            inputs = "" if X is None else f"inputs up to |x| = {float(np.abs(X).max()):.3g}, "
+            raise ValueError(f"MLP {what} overflowed float64 (inf or NaN) with {inputs}sigma_w = {self.sigma_w!r}, "
+                             f"sigma_b = {self.sigma_b!r}; rescale the inputs or sigma_w, sigma_b")
 
     def backward(self, cache: ForwardCache, output_grad) -> list:
         r"""Per-example backpropagation: ``deltas[l-1]`` :math:`= \partial(\sum_s g_s\cdot f(x_s))/\partial h^l`
@@ -307,12 +352,15 @@ class MLP:
         expected = cache.pre[-1].shape
         if output_grad.shape != expected:
             raise ValueError(f"output_grad must have shape {expected}, got {output_grad.shape}")
+        self._check_pass_memory("backward", expected[0], 2, 2, rows_of="output_grad")
         return self._backward(cache, output_grad, self.effective_weights())
 
     def _backward(self, cache, output_grad, weights):
         deltas = [output_grad]
-        for l in range(len(weights) - 1, 0, -1):
-            deltas.append((deltas[-1] @ weights[l]) * self.activation.derivative(cache.pre[l - 1]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for l in range(len(weights) - 1, 0, -1):
+                deltas.append((deltas[-1] @ weights[l]) * self.activation.derivative(cache.pre[l - 1]))
+        self._check_finite("backward pass (the deltas)", deltas[-1])
         return deltas[::-1]
 
     # ------------------------------------------------------------------ loss and derivatives
@@ -337,8 +385,14 @@ class MLP:
         """Loss value, its gradient e = dL/df (N x n_out) and a function applying d^2L/df^2."""
         n_examples = output.shape[0]
         if loss == "squared":
-            residual = output - y
-            return 0.5 * np.sum(residual ** 2) / n_examples, residual / n_examples, lambda r: r / n_examples
+            with np.errstate(over="ignore", invalid="ignore"):
+                residual = output - y
+                value = 0.5 * np.sum(residual ** 2) / n_examples
+            if not np.isfinite(value):  # outputs or targets near 1e154 and beyond: a ValueError, not inf
+                raise ValueError(f"the squared loss overflows float64: outputs up to "
+                                 f"{float(np.abs(output).max()):.3g}, targets y up to {float(np.abs(y).max()):.3g}; "
+                                 f"rescale the targets y, the inputs X or sigma_w, sigma_b")
+            return value, residual / n_examples, lambda r: r / n_examples
         log_p = output - scipy.special.logsumexp(output, axis=1, keepdims=True)
         p = np.exp(log_p)
         value = -np.mean(log_p[np.arange(n_examples), y])
@@ -358,6 +412,7 @@ class MLP:
         """
         loss = check_choice("loss", loss, LOSSES)
         X = self._check_inputs(X)
+        self._check_pass_memory("loss", X.shape[0], 2, 2)
         output, _ = self._forward(X, self.effective_weights())
         return float(self._loss_terms(output, self._check_targets(y, X.shape[0], loss), loss)[0])
 
@@ -373,11 +428,12 @@ class MLP:
         """
         loss = check_choice("loss", loss, LOSSES)
         X = self._check_inputs(X)
+        self._check_pass_memory("gradient", X.shape[0], 3, 4)
         weights = self.effective_weights()
         output, cache = self._forward(X, weights)
         _, e, _ = self._loss_terms(output, self._check_targets(y, X.shape[0], loss), loss)
         deltas = self._backward(cache, e, weights)
-        return [delta.T @ a for delta, a in zip(deltas, cache.post)]
+        return self._products(deltas, cache.post, "gradient")
 
     def hessian_vector_product(self, X, y, vector=None, loss: str = "squared") -> list:
         r"""Exact :math:`H v` with :math:`H = \nabla^2_w L` over the effective weights (forward-over-reverse
@@ -404,31 +460,45 @@ class MLP:
         if self.activation.second_derivative is None:
             raise ValueError(f"activation {self.activation.name!r} has no second derivative; the Hessian "
                              f"product needs one")
+        self._check_pass_memory("hessian_vector_product", X.shape[0], 5, 9)
         weights = self.effective_weights()
         output, cache = self._forward(X, weights)
         _, e, apply_loss_hessian = self._loss_terms(output, targets, loss)
         deltas = self._backward(cache, e, weights)
         if vector is None:
-            vector = [delta.T @ a for delta, a in zip(deltas, cache.post)]
+            vector = self._products(deltas, cache.post, "gradient")
         vector = self._check_vector(vector, weights)
-        # forward pass of the directional derivatives
-        r_pre, r_post = [], [np.zeros_like(X)]
-        for l, (weight, direction) in enumerate(zip(weights, vector)):
-            r_h = cache.post[l] @ direction.T + r_post[-1] @ weight.T
-            r_pre.append(r_h)
-            if l < len(weights) - 1:
-                r_post.append(self.activation.derivative(cache.pre[l]) * r_h)
-        # backward pass
-        r_deltas = [apply_loss_hessian(r_pre[-1])]
-        for l in range(len(weights) - 1, 0, -1):
-            back = deltas[l] @ weights[l]
-            r_back = r_deltas[-1] @ weights[l] + deltas[l] @ vector[l]
-            h = cache.pre[l - 1]
-            r_deltas.append(r_back * self.activation.derivative(h)
-                            + back * self.activation.second_derivative(h) * r_pre[l - 1])
-        r_deltas = r_deltas[::-1]
-        return [r_delta.T @ a + delta.T @ r_a
-                for r_delta, a, delta, r_a in zip(r_deltas, cache.post, deltas, r_post)]
+        # overflow (and the benign overflow of cosh in tanh's derivatives) is reported once, at the end
+        with np.errstate(over="ignore", invalid="ignore"):
+            # forward pass of the directional derivatives
+            r_pre, r_post = [], [np.zeros_like(X)]
+            for l, (weight, direction) in enumerate(zip(weights, vector)):
+                r_h = cache.post[l] @ direction.T + r_post[-1] @ weight.T
+                r_pre.append(r_h)
+                if l < len(weights) - 1:
+                    r_post.append(self.activation.derivative(cache.pre[l]) * r_h)
+            # backward pass
+            r_deltas = [apply_loss_hessian(r_pre[-1])]
+            for l in range(len(weights) - 1, 0, -1):
+                back = deltas[l] @ weights[l]
+                r_back = r_deltas[-1] @ weights[l] + deltas[l] @ vector[l]
+                h = cache.pre[l - 1]
+                r_deltas.append(r_back * self.activation.derivative(h)
+                                + back * self.activation.second_derivative(h) * r_pre[l - 1])
+            r_deltas = r_deltas[::-1]
+            product = [r_delta.T @ a + delta.T @ r_a
+                       for r_delta, a, delta, r_a in zip(r_deltas, cache.post, deltas, r_post)]
+        for layer in product:
+            self._check_finite("Hessian-vector product", layer, X)
+        return product
+
+    def _products(self, deltas, inputs, what: str) -> list:
+        """Per-layer ``delta^T a`` (gradients), a ``ValueError`` instead of inf where they overflow."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            products = [delta.T @ a for delta, a in zip(deltas, inputs)]
+        for layer in products:
+            self._check_finite(what, layer)
+        return products
 
     @staticmethod
     def _check_vector(vector, weights):
