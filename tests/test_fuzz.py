@@ -72,9 +72,10 @@ def _refused_or(call, naming=None):
 
 
 #: How a refusal may name an argument besides its own name (the memory check says "memory budget"; a mask
-#: given for A is checked as "mask"; a network of masks as masks[l]).
+#: given for A is checked as "mask"; a network of masks as masks[l]); inputs X of the wrong number of rows
+#: are reported as targets y that do not match them.
 _SPELLINGS = {"memory_budget": ("memory_budget", "memory budget"), "A": ("A", "mask"),
-              "network": ("network", "masks"), "B": ("B", "graphon"), "weight_graphons": ("weight_graphons",)}
+              "network": ("network", "masks"), "B": ("B", "graphon"), "X": ("X", "y must have")}
 
 
 def _assert_finite(value, where="result"):
