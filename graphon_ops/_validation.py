@@ -76,7 +76,10 @@ def as_mask(name: str, value) -> np.ndarray:
         check_memory(f"{name} (a {value.shape[0]} x {value.shape[1]} sparse mask made dense)",
                      float(value.shape[0]) * value.shape[1] * max(1, value.dtype.itemsize))
         value = value.toarray()
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged nesting: numpy's message does not say what
+        raise ValueError(f"{name} must be a 2-D 0/1 array, got {type(value).__name__}: {exc}") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D 0/1 array, got shape {arr.shape}")
     if arr.size == 0:

@@ -125,6 +125,12 @@ class MLP:
             if not np.isfinite(largest):
                 raise ValueError(f"sigma_w = {self.sigma_w!r} is too large: layer {l}'s scaled weights "
                                  f"c_i omega_ij overflow float64")
+        for l, beta in enumerate(self.biases, start=1):
+            with np.errstate(over="ignore"):
+                largest = self.sigma_b * max(float(beta.max(initial=0.0)), -float(beta.min(initial=0.0)))
+            if not np.isfinite(largest):
+                raise ValueError(f"sigma_b = {self.sigma_b!r} is too large: layer {l}'s bias terms sigma_b beta_i "
+                                 f"overflow float64")
 
     # ------------------------------------------------------------------ construction
     @property
