@@ -665,26 +665,24 @@ def _default_rules(layers, weight_layers, readout_weights):
 
 def _adaptive_rules(layers, weight_layers, readout_weights, tol):
     """Grids on the panels that integrate every side of each hidden layer to relative accuracy ``tol``
-    (:func:`~graphon_ops.adaptive.graphon_rule`; the union of their panel ends), and whether each is exact."""
-    rules, exact = [], []
-    for l in range(len(layers)):
-        sides = _layer_sides(layers, weight_layers, readout_weights, l)
-        pieces = [_side_breaks(function, axis) for function, axis in sides]
-        if all(step for _, step in pieces):
-            rules.append(composite("midpoint", 1, np.unique(np.concatenate([b for b, _ in pieces]))))
-            exact.append(True)
+    (:func:`~graphon_ops.adaptive.graphon_rule`; the union of their panel ends with the default grid's
+    breaks), and whether each is exact (the default one-midpoint grids of step layers are kept)."""
+    defaults, exact = _default_rules(layers, weight_layers, readout_weights)
+    rules = []
+    for l, (default, step) in enumerate(zip(defaults, exact)):
+        if step:
+            rules.append(default)
             continue
-        ends = [breaks for breaks, _ in pieces]
+        ends = [default.breakpoints]
         with warnings.catch_warnings():  # a side that stops early shows in the kernels' own estimate
             warnings.simplefilter("ignore", AccuracyWarning)
-            for function, axis in sides:
+            for function, axis in _layer_sides(layers, weight_layers, readout_weights, l):
                 if axis is None:
                     if not function.step:
                         ends.append(adaptive_rule(function.function, tol, breaks=function.breaks).rule.breakpoints)
                 elif function.kind not in _STEP_KINDS:
                     ends.append(graphon_rule(function, tol, axis).rule.breakpoints)
         rules.append(composite("gauss_legendre", DEFAULT_NODES_PER_PANEL, np.unique(np.concatenate(ends))))
-        exact.append(False)
     return rules, exact
 
 
