@@ -64,6 +64,28 @@ def get_options() -> Options:
     return _OPTIONS.get()
 
 
+def _checked_option(name: str, value):
+    """``value`` (a dtype as its numpy type); a value the option cannot take is a ``ValueError`` naming both."""
+    # _validation imports this module: its checks are imported on use
+    from ._validation import check_float_dtype, check_nonnegative_float, check_positive_int
+
+    try:
+        if name == "dtype":
+            return check_float_dtype("dtype", value).type
+        if name == "backend" and value not in ("cpu", "gpu", "auto"):
+            raise ValueError(f"backend must be 'cpu', 'gpu' or 'auto', got {value!r}")
+        elif name == "memory_budget_bytes":
+            check_positive_int("memory_budget_bytes", value)
+        elif name == "numba_min_size":
+            check_positive_int("numba_min_size", value, minimum=0)
+        elif name in ("unit_interval_tolerance", "symmetry_tolerance"):
+            if check_nonnegative_float(name, value) >= 1.0:
+                raise ValueError(f"{name} must be a tolerance in [0, 1), got {value!r}")
+    except ValueError as exc:
+        raise ValueError(f"options: {exc}") from None
+    return value
+
+
 @contextlib.contextmanager
 def options(**overrides) -> Iterator[Options]:
     """Override defaults for the duration of a ``with`` block.
@@ -82,12 +104,7 @@ def options(**overrides) -> Iterator[Options]:
     if unknown:
         raise ValueError(f"options: unknown option(s) {sorted(unknown)}; known: "
                          f"{[f.name for f in dataclasses.fields(Options)]}")
-    if "backend" in overrides and overrides["backend"] not in ("cpu", "gpu", "auto"):
-        raise ValueError(f"options: backend must be 'cpu', 'gpu' or 'auto', got {overrides['backend']!r}")
-    if "memory_budget_bytes" in overrides and not (
-            isinstance(overrides["memory_budget_bytes"], (int, np.integer)) and overrides["memory_budget_bytes"] > 0):
-        raise ValueError(f"options: memory_budget_bytes must be a positive integer, got "
-                         f"{overrides['memory_budget_bytes']!r}")
+    overrides = {name: _checked_option(name, value) for name, value in overrides.items()}
     token = _OPTIONS.set(dataclasses.replace(current, **overrides))
     try:
         yield _OPTIONS.get()

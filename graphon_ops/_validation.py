@@ -14,9 +14,9 @@ import numpy as np
 from ._config import get_options
 
 __all__ = [
-    "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_density",
+    "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_positive_float", "check_density",
     "check_choice", "check_rule", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
-    "format_bytes",
+    "format_bytes", "check_float_dtype",
 ]
 
 
@@ -30,10 +30,10 @@ def as_float_array(name: str, value, *, ndim: int | tuple[int, ...] | None = Non
         raw = np.asarray(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}: {exc}") from None
-    # complex values would be cut to their real part (numpy only warns); strings parsed as numbers
+    # complex values would be cut to their real part (numpy only warns); strings parsed as numbers; dates as days
     if np.iscomplexobj(raw):
         raise ValueError(f"{name} must be real, got complex values (dtype {raw.dtype})")
-    if raw.dtype.kind in "US" or (raw.dtype.kind == "O" and any(isinstance(item, (str, bytes, complex))
+    if raw.dtype.kind in "USMmV" or (raw.dtype.kind == "O" and any(isinstance(item, (str, bytes, complex))
                                                                 for item in raw.ravel()[:1000])):
         raise ValueError(f"{name} must be a real numeric array, got entries of type "
                          f"{type(raw.ravel()[0]).__name__ if raw.size else raw.dtype}")
@@ -127,12 +127,31 @@ def check_nonnegative_float(name: str, value: float) -> float:
     return number
 
 
+def check_positive_float(name: str, value: float) -> float:
+    """A finite real number > 0."""
+    number = _finite_real(value)
+    if number is None or number <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return number
+
+
 def check_density(name: str, value: float) -> float:
     """A density in (0, 1]."""
     number = _finite_real(value)
     if number is None or not 0.0 < number <= 1.0:
         raise ValueError(f"{name} must be a density in (0, 1], got {value!r}")
     return number
+
+
+def check_float_dtype(name: str, value) -> np.dtype:
+    """float64 or float32, given as a type, a ``numpy.dtype`` or its name; anything else is refused by name."""
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError, OverflowError):
+        dtype = None
+    if isinstance(value, bool) or dtype is None or dtype.name not in ("float64", "float32"):
+        raise ValueError(f"{name} must be float64 or float32, got {value!r}")
+    return dtype
 
 
 def check_choice(name: str, value, choices) -> str:
@@ -158,6 +177,8 @@ def check_unit_interval(name: str, values: np.ndarray) -> np.ndarray:
     Values within ``options().unit_interval_tolerance`` of the interval are rounding and are clipped;
     anything further out is an error naming the first bad entry.
     """
+    if np.iscomplexobj(values):  # the cast below would keep the real part with only a warning
+        raise ValueError(f"{name} must be real, got complex values (dtype {np.asarray(values).dtype})")
     values = np.asarray(values, dtype=get_options().dtype)
     tol = get_options().unit_interval_tolerance
     finite = np.isfinite(values)

@@ -56,6 +56,12 @@ def _sigmoid_derivative(z):
     return s * (1.0 - s)
 
 
+def _sech_squared(z):
+    r""":math:`\operatorname{sech}^2 z = 4e^{-2|z|}/(1 + e^{-2|z|})^2`: no overflow where cosh z would (|z| > 710)."""
+    decay = np.exp(-2.0 * np.abs(z))
+    return 4.0 * decay / (1.0 + decay) ** 2
+
+
 def _sigmoid_second(z):
     s = scipy.special.expit(z)
     return s * (1.0 - s) * (1.0 - 2.0 * s)
@@ -69,8 +75,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: np.asarray(z, dtype=np.float64) * 1.0,
                            lambda z: np.ones_like(z, dtype=np.float64),
                            lambda z: np.zeros_like(z, dtype=np.float64), closed_form=True),
-    "tanh": Activation("tanh", np.tanh, lambda z: 1.0 / np.cosh(z) ** 2,
-                       lambda z: -2.0 * np.tanh(z) / np.cosh(z) ** 2),
+    "tanh": Activation("tanh", np.tanh, _sech_squared, lambda z: -2.0 * np.tanh(z) * _sech_squared(z)),
     "gelu": Activation("gelu", lambda z: z * scipy.special.ndtr(z), _gelu_derivative, _gelu_second),
     "sigmoid": Activation("sigmoid", scipy.special.expit, _sigmoid_derivative, _sigmoid_second),
 }

@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 
 from ._config import get_options
-from ._validation import (as_float_array, as_mask, check_memory, check_positive_int, check_rule,
+from ._validation import (as_float_array, as_mask, check_choice, check_memory, check_positive_int, check_rule,
                           check_sorted_breakpoints, check_unit_interval)
 from .adaptive import adaptive_rule, check_rule_or_tol, graphon_density
 from .quadrature import QuadratureRule, composite
@@ -404,7 +404,7 @@ class Graphon:
 
         Step and constant graphons get one midpoint node per block, which integrates them exactly.
         """
-        breaks = self.row_breaks if axis == "row" else self.col_breaks
+        breaks = self.row_breaks if check_choice("axis", axis, ("row", "col")) == "row" else self.col_breaks
         if self.kind in ("step", "constant"):
             return composite("midpoint", 1, breaks)
         return composite("gauss_legendre", check_positive_int("m", m), breaks)
@@ -477,7 +477,8 @@ class Graphon:
         assert self.symbols is not None  # only sympy graphons (which carry their symbols) get here
         u, v = self.symbols
         self._check_default_grid()
-        return _real_number(sympy.integrate(self.expr, (v, 0, 1), (u, 0, 1)))
+        value = _integrate_in_time(self.expr, (v, 0, 1), (u, 0, 1))
+        return None if value is None else _real_number(value)
 
     def _check_default_grid(self) -> None:
         """Evaluate on the default grid (``ValueError`` for values outside [0, 1] or not finite): exact
@@ -490,8 +491,8 @@ class Graphon:
 
         u, v = self.symbols
         self._check_default_grid()
-        value = sympy.integrate(self.expr, (v, 0, 1))
-        if value.has(sympy.Integral):
+        value = _integrate_in_time(self.expr, (v, 0, 1))
+        if value is None or value.has(sympy.Integral):
             return None
         degree = sympy.lambdify(u, value, modules=["scipy", "numpy"])
 
@@ -556,6 +557,46 @@ def _bounded_number(value, bound: float) -> bool:
         return abs(complex(sympy.N(value, 15))) <= bound
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+#: Time given to sympy for one exact integral before the quadrature rule takes over: closed forms come in
+#: well under a second; an integrand without one (u**u**u**u) can keep sympy searching for half a minute.
+EXACT_INTEGRATION_SECONDS = 3.0
+
+
+class _OutOfTime(BaseException):
+    """Raised by the timer; a BaseException so that sympy's own ``except Exception`` clauses let it through."""
+
+
+def _integrate_in_time(expr, *limits):
+    """``sympy.integrate(expr, *limits)``, or None when it takes more than ``EXACT_INTEGRATION_SECONDS``.
+
+    The limit is a SIGALRM timer, so it applies in the main thread of a Unix process whose own timer is not
+    running; the caller's handler and timer are restored. Elsewhere sympy runs without a limit.
+    """
+    import signal
+    import threading
+
+    import sympy
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread() \
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        return sympy.integrate(expr, *limits)
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, EXACT_INTEGRATION_SECONDS)
+        try:
+            return sympy.integrate(expr, *limits)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0.0)  # an alarm just before this line lands in the except below
+    except _OutOfTime:
+        return None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _real_number(value) -> float | None:

@@ -68,6 +68,14 @@ class QuadratureRule:
         if nodes.ndim != 1 or nodes.shape != weights.shape or nodes.size == 0:
             raise ValueError(f"nodes and weights must be non-empty 1-D arrays of equal length, got "
                              f"shapes {nodes.shape} and {weights.shape}")
+        # what every integral relies on; from_arrays checks a user's arrays more strictly (sum to 1e-12, names)
+        if not (np.all(np.isfinite(nodes)) and np.all(np.isfinite(weights))):
+            raise ValueError("nodes and weights must be finite")
+        if nodes[0] < 0.0 or nodes[-1] > 1.0 or np.any(np.diff(nodes) < 0.0):
+            raise ValueError(f"nodes must be increasing in [0, 1], got {nodes[:8].tolist()}{' ...' * (nodes.size > 8)}")
+        if np.any(weights <= 0.0) or abs(float(weights.sum()) - 1.0) > 1e-9:
+            raise ValueError(f"weights must be positive and sum to 1, got minimum {float(weights.min())!r} and sum "
+                             f"{float(weights.sum())!r}")
         object.__setattr__(self, "nodes", nodes)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "breakpoints", _readonly(self.breakpoints))
@@ -123,6 +131,11 @@ class QuadratureRule:
 #: m = 2000 on the development machine and grow as m^3); composite rules give any number of nodes.
 MAX_GAUSS_LEGENDRE_NODES = 5000
 _EIGENVALUE_SECONDS_PER_CUBE = 1.8e-10
+
+
+def _check_rule_memory(what: str, nodes: float) -> None:
+    """Refuse a rule whose nodes, weights and two temporaries of their computation exceed the memory budget."""
+    check_memory(f"{what} (a rule of {nodes:.0f} nodes)", 4 * 8 * float(nodes))
 
 
 def gauss_legendre(m: int) -> QuadratureRule:
@@ -217,6 +230,7 @@ def midpoint(m: int) -> QuadratureRule:
     [0.125, 0.375, 0.625, 0.875]
     """
     m = check_positive_int("m", m)
+    _check_rule_memory(f"midpoint({m})", m)
     return QuadratureRule((np.arange(m) + 0.5) / m, np.full(m, 1.0 / m), "midpoint", 1)
 
 
@@ -229,6 +243,7 @@ def trapezoid(m: int) -> QuadratureRule:
     [0.25, 0.5, 0.25]
     """
     m = check_positive_int("m", m, minimum=2)
+    _check_rule_memory(f"trapezoid({m})", m)
     w = np.full(m, 1.0 / (m - 1))
     w[[0, -1]] /= 2.0
     return QuadratureRule(np.linspace(0.0, 1.0, m), w, "trapezoid", 1)
@@ -263,6 +278,8 @@ def composite(name: str, m: int, breakpoints) -> QuadratureRule:
     check_choice("name", name, RULES)
     base = RULES[name](m)
     breaks = check_sorted_breakpoints("breakpoints", breakpoints)
+    # nodes, weights and the merge's temporaries (keep, group, differences): twice a simple rule's working set
+    _check_rule_memory(f"composite({name!r}, {base.size}, {breaks.size - 1} pieces)", 2.0 * base.size * (breaks.size - 1))
     lengths = np.diff(breaks)
     nodes = (breaks[:-1, None] + lengths[:, None] * base.nodes[None, :]).ravel()
     weights = (lengths[:, None] * base.weights[None, :]).ravel()

@@ -57,6 +57,24 @@ def test_sympy_integrals_match_sympy(expr):
     assert np.allclose(W.out_degree(pts), deg(pts), rtol=4 * EPS, atol=4 * EPS)
 
 
+def test_exact_integration_gives_up_after_its_time_limit(monkeypatch):
+    # u^(u^(u^u)) has no closed-form integral; sympy searches for one for about 15 s. With the limit at
+    # 0.2 s the density falls back to the default rule (the same number as asking for that rule), and the
+    # caller's SIGALRM handler is back in place afterwards.
+    import signal
+    import sys
+
+    # the module, not the graphon() factory the package exports under the same name
+    monkeypatch.setattr(sys.modules["graphon_ops.graphon"], "EXACT_INTEGRATION_SECONDS", 0.2)
+    handler = signal.getsignal(signal.SIGALRM)
+    W = Graphon.from_expression("u**u**u**u")
+    assert W._exact_density is None
+    assert W.density() == W.density(rule=W.default_rule("row"))
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    # a closed form within the limit is still taken
+    assert Graphon.from_expression("u*v")._exact_density == 0.25
+
+
 def test_callable_default_rule_matches_sympy():
     # smooth integrand: 32 Gauss-Legendre nodes per side integrate e^{-u-v} to rounding (error
     # ~ (1/4)^{64}/(64)! by the GL remainder, far below eps)

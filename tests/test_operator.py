@@ -206,9 +206,10 @@ def test_apply_rejects_bad_vectors():
 def test_discretize_rejects_non_rules_and_huge_grids():
     with pytest.raises(ValueError, match="rule must be a QuadratureRule"):
         discretize(Graphon.constant(0.5), np.linspace(0, 1, 4))
+    rule = go.midpoint(512)  # 16 KiB: made before the budget that refuses the 512 x 512 grid (2 MiB)
     with go.options(memory_budget_bytes=1000):
         with pytest.raises(ValueError, match="would need about 2.0 MiB"):
-            discretize(Graphon.constant(0.5), go.midpoint(512))
+            discretize(Graphon.constant(0.5), rule)
 
 
 def test_bad_k():
