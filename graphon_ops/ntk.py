@@ -42,8 +42,8 @@ from ._backend import get_array_module, resolve_backend, to_numpy
 from ._config import get_options
 from .adaptive import (DEFAULT_MAX_NODES, DEFAULT_NODES_PER_PANEL, AccuracyWarning, adaptive_rule, check_rule_or_tol,
                        graphon_rule, lobatto_companions)
-from ._validation import (as_float_array, as_generator, check_choice, check_memory, check_nonnegative_float,
-                          check_positive_int, check_sorted_breakpoints, format_bytes)
+from ._validation import (as_float_array, as_generator, check_choice, check_float_dtype, check_memory,
+                          check_nonnegative_float, check_positive_int, check_sorted_breakpoints, format_bytes)
 from .activations import Activation, get_activation
 from .graphon import DEFAULT_NODES_PER_PIECE, Graphon, graphon
 from .quadrature import QuadratureRule, composite
@@ -63,10 +63,14 @@ _STEP_KINDS = ("step", "constant")
 #: 2e-16 at q = 0.25, 1e-7 at q = 1, 5e-3 at q = 4; order 80: 1e-14 at q = 1, 5e-5 at q = 4; order
 #: 160: 4e-9 at q = 4. Raise ``hermite_order`` for large pre-activation variances.
 DEFAULT_HERMITE_ORDER = 40
+#: Largest Gauss--Hermite order: numpy's ``hermegauss`` weights underflow to NaN from order 372 on.
+MAX_HERMITE_ORDER = 300
 
 #: Largest pre-activation variance (and tangent) accepted: the maps multiply two of them, and
 #: sqrt(float64 max) is about 1.3e154; beyond this the kernels would overflow (inf, NaN or a silent 0).
 LARGEST_VARIANCE = 1e150
+#: Largest sigma_w or sigma_b: their squares scale the variances, which must stay below LARGEST_VARIANCE.
+LARGEST_SIGMA = 1e75
 
 #: First-layer row patterns enumerated exactly up to this many (2^12: d = 12 random coordinates).
 DEFAULT_MAX_PATTERNS = 4096
@@ -314,17 +318,19 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
     layers = _check_graphons(graphons, d)
     weight_layers, readout_weights = _check_weight_graphons(weight_graphons, len(layers))
     activation = get_activation(activation)
-    sigma_w = check_nonnegative_float("sigma_w", sigma_w)
-    sigma_b = check_nonnegative_float("sigma_b", sigma_b)
+    sigma_w, sigma_b = (_check_sigma(name, value) for name, value in (("sigma_w", sigma_w), ("sigma_b", sigma_b)))
     first_layer = check_choice("first_layer", first_layer, FIRST_LAYERS)
     normalization = check_choice("normalization", normalization, NORMALIZATIONS)
     hermite_order = check_positive_int("hermite_order", hermite_order)
+    if hermite_order > MAX_HERMITE_ORDER:
+        raise ValueError(f"hermite_order must be at most {MAX_HERMITE_ORDER} (numpy's Gauss-Hermite weights "
+                         f"underflow beyond about 370 nodes), got {hermite_order}")
     max_patterns = check_positive_int("max_patterns", max_patterns)
     n_samples = check_positive_int("n_samples", n_samples, minimum=MONTE_CARLO_BATCHES)
-    if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    check_float_dtype("dtype", dtype)
     budget = get_options().memory_budget_bytes if memory_budget is None \
         else check_positive_int("memory_budget", memory_budget)
+    as_generator(seed)  # a bad seed is refused even where the first layer draws nothing
     tol = check_rule_or_tol(rule, tol)
     closed_form = activation.closed_form and activation.name in _CLOSED_FORMS
     linear = closed_form and activation.name == "identity"
@@ -334,8 +340,13 @@ def graphon_ntk(X, graphons, *, weight_graphons=None, activation="relu", sigma_w
 
     def compute(rules, X, X2):
         """Both kernels of ``X`` (and ``X2``) with hidden-layer grids ``rules``."""
+        # the layer matrices: the first layer's averaging (up to m_1 x m_1) and per hidden layer the
+        # connectivity on the grid, its weighted copy and the normalised stage matrices (5 of m_l x m_(l-1))
+        sizes = [r.size for r in rules]
+        check_memory(f"graphon_ntk's layer matrices on grids of {sizes} nodes", 8.0 * (
+            sizes[0] ** 2 + 5 * sum(float(a) * b for a, b in zip(sizes[1:], sizes[:-1]))), budget)
         realisations, method = _first_layer(layers[0], weight_layers[0], rules[0], d, first_layer, normalization,
-                                            sigma_w, linear, max_patterns, n_samples, seed)
+                                            sigma_w, linear, max_patterns, n_samples, seed, budget)
         hidden = [_hidden_matrices(W, weight_layers[l], rules[l], rules[l - 1], normalization, sigma_w, l)
                   for l, W in enumerate(layers) if l > 0]
         readout = _readout_matrices(readout_weights, rules[-1], sigma_w)
@@ -519,6 +530,15 @@ def _mask_shape(obj) -> tuple | None:
     return array.shape if np.all((array == 0) | (array == 1)) else None
 
 
+def _check_sigma(name: str, value) -> float:
+    """A scale in ``[0, LARGEST_SIGMA]``: its square multiplies every variance of the recursion."""
+    sigma = check_nonnegative_float(name, value)
+    if sigma > LARGEST_SIGMA:
+        raise ValueError(f"{name} must be at most {LARGEST_SIGMA:g}: {name}**2 scales the pre-activation variances, "
+                         f"which overflow float64 in the maps' products beyond {LARGEST_VARIANCE:g}; got {value!r}")
+    return sigma
+
+
 def _check_graphons(graphons, d: int) -> list[Graphon]:
     entries = _graphon_list("graphons", graphons)
     shapes = [_mask_shape(obj) for obj in entries]
@@ -601,12 +621,17 @@ def _check_weight_graphons(weight_graphons, depth: int) -> tuple[list, ReadoutPr
     return checked, None if readout is None else ReadoutProfile.from_any(readout, f"weight_graphons[{depth}]")
 
 
+def _layer_on_grid(name: str, W: Graphon, rows, cols) -> np.ndarray:
+    """``W.on_grid(rows, cols)``, a bad value (outside [0, 1], not finite) reported under the layer's ``name``."""
+    try:
+        return W.on_grid(rows, cols)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def _weights_on_grid(M, W_values, rows, cols, layer: int) -> np.ndarray:
     """:math:`M_l` on the grid of ``W_values``, refused where it is positive but :math:`W_l` vanishes."""
-    try:
-        values = M.on_grid(rows, cols)
-    except ValueError as exc:
-        raise ValueError(f"weight_graphons[{layer}]: {exc}") from None
+    values = _layer_on_grid(f"weight_graphons[{layer}]", M, rows, cols)
     orphan = (values > 0.0) & (W_values <= 0.0)
     if np.any(orphan):
         i, k = (int(a) for a in np.argwhere(orphan)[0])
@@ -689,7 +714,8 @@ def _adaptive_rules(layers, weight_layers, readout_weights, tol):
 # ------------------------------------------------------------------------------------- first layer
 
 
-def _first_layer(W1, M1, rule1, d, first_layer, normalization, sigma_w, linear, max_patterns, n_samples, seed):
+def _first_layer(W1, M1, rule1, d, first_layer, normalization, sigma_w, linear, max_patterns, n_samples, seed,
+                 budget):
     r"""Realisations ``[((variance coefficients, tangent coefficients) (n_v, d), averaging (m1, n_v))]`` and
     the method's name.
 
@@ -698,7 +724,7 @@ def _first_layer(W1, M1, rule1, d, first_layer, normalization, sigma_w, linear, 
     integrand at layer-1 node i is :math:`\sum_k A_{ik} F(\Sigma^1_k)`.
     """
     coordinates = (np.arange(d) + 0.5) / d
-    keep = W1.on_grid(rule1.nodes, coordinates)
+    keep = _layer_on_grid("graphons[0]", W1, rule1.nodes, coordinates)
     # kept weights: E[theta_j^2 | kept] = M/W per (node, coordinate); None for fresh weights
     ratio = None if M1 is None else np.divide(_weights_on_grid(M1, keep, rule1.nodes, coordinates, 0), keep,
                                               out=np.zeros_like(keep), where=keep > 0)
@@ -720,6 +746,11 @@ def _first_layer(W1, M1, rule1, d, first_layer, normalization, sigma_w, linear, 
                               ratio)], "enumeration"
     rng = as_generator(seed)
     per_batch = n_samples // MONTE_CARLO_BATCHES
+    # per batch: the uniform draws (float64), the drawn patterns and numpy's unique (a sorted copy and its
+    # order), the averaging matrix and the patterns' coefficients
+    draws = float(keep.shape[0]) * per_batch
+    check_memory(f"graphon_ntk's Monte Carlo first layer (n_samples={n_samples} patterns at each of "
+                 f"{keep.shape[0]} nodes, d={d} inputs)", draws * d * 26 + 8 * draws * (keep.shape[0] + 3 * d), budget)
     realisations = []
     for _ in range(MONTE_CARLO_BATCHES):
         drawn = rng.random((keep.shape[0], per_batch, d)) < keep[:, None, :]
@@ -799,7 +830,7 @@ def _hidden_matrices(W, M, rows, cols, normalization, sigma_w, layer):
     r"""``(K_M, K_W)``: :math:`K_{ik} = \sigma_w^2 M(u_i, v_k) w_k / \rho` for the propagated terms and the
     same with :math:`W` for the layer's own gradient term (``K_W`` None for fresh weights, :math:`M = W`).
     :math:`\rho` (or the fan-in, for ``"degree"``) comes from :math:`W` in both."""
-    connectivity = W.on_grid(rows.nodes, cols.nodes)
+    connectivity = _layer_on_grid(f"graphons[{layer}]", W, rows.nodes, cols.nodes)
     K = connectivity * cols.weights[None, :]
     if normalization == "density":
         density = float(rows.weights @ K.sum(axis=1))

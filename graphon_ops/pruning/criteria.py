@@ -131,6 +131,7 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
     loss = check_choice("loss", loss, LOSSES)
     iterations = check_positive_int("iterations", iterations)
     prune_readout = _check_flag("prune_readout", prune_readout)
+    as_generator(seed)  # a bad seed is refused also by the criteria that draw nothing
     if iterations > 1 and method != "synflow":
         raise ValueError(f"iterations > 1 is for method='synflow' only, got iterations={iterations} with "
                          f"method={method!r}")

@@ -18,16 +18,17 @@ and :math:`\tau` solves :math:`\int\!\!\int W = \rho`. The left side decreases f
 from __future__ import annotations
 
 import dataclasses
-import numbers
+import math
 from collections.abc import Callable
 
 import numpy as np
 import scipy.optimize
 import scipy.special
 
-from .._validation import as_float_array, as_mask, check_choice, check_density, check_memory, check_positive_int
+from .._validation import (as_float_array, as_mask, check_choice, check_density, check_memory,
+                           check_positive_float, check_positive_int, check_rule)
 from ..adaptive import adaptive_rule, check_rule_or_tol, graphon_density
-from ..graphon import Graphon
+from ..graphon import Graphon, _check_arguments
 from ..quadrature import QuadratureRule, composite
 
 __all__ = ["LIMIT_METHODS", "limit_graphon", "Factorisation", "factorise", "estimate_graphon",
@@ -142,6 +143,7 @@ class _Factor:
 
 def _factor(name: str, factor, rule: QuadratureRule | None) -> _Factor:
     if callable(factor):
+        _check_arguments(name, factor, "u")
         rule = rule if rule is not None else composite("gauss_legendre", DEFAULT_FACTOR_NODES, [0.0, 1.0])
         values = as_float_array(f"{name}(nodes)", np.broadcast_to(factor(rule.nodes), rule.nodes.shape), ndim=1)
         if values.min() < 0:
@@ -271,19 +273,17 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
     """
     method = check_choice("method", method, LIMIT_METHODS)
     density = check_density("density", density)
-    tol = check_rule_or_tol(rule, tol)
+    tol = check_rule_or_tol(check_rule("rule", rule), tol)
     moment = check_choice("moment", moment, ("first", "second"))
-    if isinstance(weight_scale, bool) or not isinstance(weight_scale, numbers.Real) or not weight_scale > 0 \
-            or not np.isfinite(weight_scale):
-        raise ValueError(f"weight_scale must be a finite number > 0, got {weight_scale!r}")
-    survival = _survival(weight_law, float(weight_scale))
-    second_moment = _second_moment(weight_law, float(weight_scale)) if moment == "second" else None
+    weight_scale = check_positive_float("weight_scale", weight_scale)
+    survival = _survival(weight_law, weight_scale)
+    second_moment = _second_moment(weight_law, weight_scale) if moment == "second" else None
     if method in ("random", "magnitude"):
         if row_factor is not None or col_factor is not None:
             raise ValueError(f"method={method!r} has constant factors; do not pass row_factor/col_factor")
         tau = 1.0 - density if method == "random" else _magnitude_threshold(survival, density, weight_law,
-                                                                            float(weight_scale))
-        value = density if moment == "first" or method == "random" else float(second_moment(np.array(tau)))
+                                                                            weight_scale)
+        value = density if second_moment is None or method == "random" else float(second_moment(np.array(tau)))
         return Graphon.constant(value).replace(metadata={
             "method": method, "density": density, "tau": tau, "positive_mass": 1.0, "density_residual": 0.0,
             "density_error_estimate": 0.0, "moment": moment})
@@ -291,6 +291,10 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
         raise ValueError(f"method={method!r} needs row_factor and col_factor (quantile functions or samples)")
     rows, cols = _factor("row_factor", row_factor, rule), _factor("col_factor", col_factor, rule)
     positive_mass = float(rows.weights[rows.values > 0].sum() * cols.weights[cols.values > 0].sum())
+    if not math.isfinite(float(rows.values.max()) * float(cols.values.max())):
+        raise ValueError(f"row_factor and col_factor: the product of their largest values, {rows.values.max():.3g} x "
+                         f"{cols.values.max():.3g}, overflows float64; the limit depends on the factors only through "
+                         f"tau / (a b), so divide them by a constant")
 
     def mass(tau):
         return float(rows.weights @ _keep_probability(survival, tau, rows.values[:, None], cols.values[None, :])
@@ -308,6 +312,10 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
         high = 1.0
         while mass(high) > density:
             high *= 2.0
+            if not math.isfinite(high):
+                raise ValueError(f"row_factor and col_factor: the threshold for density {density!r} passes the "
+                                 f"float64 range (factor products up to {float(rows.values.max()):.3g} x "
+                                 f"{float(cols.values.max()):.3g}); divide the factors by a constant")
         tau = scipy.optimize.brentq(lambda t: mass(t) - density, 0.0, high, xtol=1e-300, rtol=1e-15,
                                     maxiter=_SOLVER_ITERATIONS)
     residual, estimate = mass(tau) - density, None if rule is not None else 0.0
@@ -354,7 +362,11 @@ def _adaptive_mass(survival, tau, rows, cols, density, tol):
 
 def _magnitude_threshold(survival, density, weight_law, weight_scale):
     if isinstance(weight_law, str):
-        return float(np.sqrt(2.0) * weight_scale * scipy.special.erfcinv(density))
+        tau = float(np.sqrt(2.0) * weight_scale * scipy.special.erfcinv(density))
+        if not np.isfinite(tau):
+            raise ValueError(f"density {density!r} is below what the magnitude threshold can resolve in float64 "
+                             f"(erfc^-1(density) overflows below about 1e-320)")
+        return tau
     if density == 1.0:
         return 0.0
     high = 1.0
