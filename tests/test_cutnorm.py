@@ -681,6 +681,27 @@ def test_quadrature_error_is_needed_for_the_lower_bound(resolution):
     assert missed == 2  # one of (W vs 0, W vs 1) for each of <= and <
 
 
+def test_quadrature_error_is_needed_for_the_upper_bound():
+    # W(u, v) = 1 on two spikes of width 2e-9 at the outer 3-point Gauss--Legendre nodes (weights 5/18
+    # each), 1/2 elsewhere; one block (resolution 1). Exact: ||W - 1||_box = int (1 - W) = 1/2 - 2e-9.
+    # The rule averages c = 1/2 + (1/2)(10/18) = 0.7778 while the midpoint value is 1/2, so the
+    # quadrature estimate is |c - 1/2| = 0.2778. The range over nodes and corners is [1/2, 1], so the
+    # deviation term is 1/4. Without the quadrature term the upper bound would be |1 - c| + 1/4 =
+    # 0.4722 < 1/2: the term is what keeps the bound above the exact distance.
+    outer = 0.5 - np.sqrt(0.15)
+
+    def spikes(u, v):
+        near = (np.abs(u - outer) < 1e-9) | (np.abs(u - (1.0 - outer)) < 1e-9)
+        return np.where(near, 1.0, 0.5) + 0.0 * v
+
+    result = cut_distance(Graphon.from_callable(spikes), Graphon.constant(1.0), seed=0, resolution=1)
+    exact = 0.5 - 2e-9
+    assert abs(result.details["quadrature_error"] - 5.0 / 18.0) <= 10 * EPS
+    assert abs(result.details["block_upper"] - 4.0 / 18.0) <= 10 * EPS
+    assert result.details["block_upper"] + 0.25 < exact - 0.02  # the deviation term alone misses it
+    assert result.lower <= exact <= result.upper
+
+
 def test_callable_graphon_with_different_row_and_column_breaks():
     # a piecewise-constant callable with its discontinuities declared: row break 0.3, column breaks 0.45
     # and 0.8. The grid is refined by both sets of breaks, so every block lies inside one piece: the

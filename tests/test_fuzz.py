@@ -11,13 +11,9 @@ matrix, kept counts of a prune) the result is checked against it as well.
 
 Two kinds of draws: every argument from its pool of odd values (mostly refused), and
 :func:`one_bad`: all arguments valid but at most one, so that the call gets past the other checks;
-there a refusal must name the bad argument (for the modules this suite's author may edit).
+there a refusal must name the bad argument.
 
-A ``RuntimeWarning`` or ``ComplexWarning`` from numpy is escalated to an error: it is the sign of a
-NaN, an overflow or a discarded imaginary part on the way to the result.
-
-``FOUND`` lists the inputs the fuzzing found, each pinned as a regression. Inputs left out because the
-fix belongs to a module outside this work are named where they are left out ("left out").
+``FOUND`` lists the inputs the fuzzing found, each pinned as a regression.
 
 Sizes stay small and example counts bounded so that the module runs in about 20 s.
 """
@@ -392,18 +388,13 @@ def test_homomorphism_density(F, W, rule):
                                                                  anything),
          sigma_w=odd_scalars, sigma_b=odd_scalars, normalization=odd_scalars, activation=odd_scalars,
          first_layer=odd_scalars, X2=st.one_of(anything, odd_matrices), max_patterns=sizes, n_samples=sizes,
-         seed=odd_scalars, memory_budget=sizes, weight_graphons=anything)).filter(
-    lambda kwargs: not any(isinstance(kwargs[name], float) and 1e150 < abs(kwargs[name]) < math.inf
-                           for name in ("sigma_w", "sigma_b"))))
-@settings(max_examples=60)
+         seed=odd_scalars, memory_budget=sizes, weight_graphons=anything,
+         hermite_order=st.one_of(sizes, st.integers(200, 2000)), dtype=st.one_of(odd_scalars, st.sampled_from(
+             [np.int64, np.float16, "float32", "x", np.complex128])))))
+@settings(max_examples=80)
 def test_graphon_ntk(kwargs):
-    # left out (ntk.py, reported): hermite_order beyond a few thousand (an O(m^2) table: MemoryError), a
-    # dtype that is not a numpy dtype (np.dtype(nan), np.dtype("x"): TypeError), and sigma_w or sigma_b
-    # above about 1.3e154 (sigma ** 2 of a Python float: OverflowError)
     with go.options(memory_budget_bytes=SMALL_BUDGET):
-        # not checked to name the bad argument: a layer's values outside [0, 1] are reported as "W(u, v) must
-        # take values in [0, 1]" without the layer (ntk.py, reported)
-        result = _refused_or(lambda: go.graphon_ntk(rule=go.gauss_legendre(4), **kwargs))
+        result = _refused_or(lambda: go.graphon_ntk(rule=go.gauss_legendre(4), **kwargs), kwargs.bad)
     if result is not None:
         n = len(kwargs["X"])
         m = n if kwargs.get("X2") is None else len(kwargs["X2"])
@@ -651,6 +642,59 @@ FOUND = {
                                                     "outside the float64 range"),
     "kernel entries 1e308: eigenvalue 2e308 (was inf)": (lambda: go.kernel_spectrum(np.full((2, 2), 1e308)),
                                                          "eigenvalues overflow"),
+    "midpoint(10**9) (the process killed for memory)": (lambda: go.midpoint(10**9), "memory budget"),
+    "trapezoid(10**9) (the process killed for memory)": (lambda: go.trapezoid(10**9), "memory budget"),
+    "composite rule of 1.6e9 nodes": (lambda: go.composite("gauss_legendre", 8, np.linspace(0.0, 1.0, 2 * 10**8)),
+                                      "memory budget"),
+    "rule with a NaN weight": (lambda: go.QuadratureRule(np.array([0.5]), np.array([np.nan]), "bad", 0), "finite"),
+    "rule with a node outside [0, 1]": (lambda: go.QuadratureRule(np.array([1.5]), np.array([1.0]), "bad", 0),
+                                        "nodes must be increasing in \\[0, 1\\]"),
+    "rule with a negative weight": (lambda: go.QuadratureRule(np.array([0.2, 0.8]), np.array([-1.0, 2.0]), "bad", 0),
+                                    "weights must be positive"),
+    "sigma_w of 1e160 (OverflowError in sigma_w ** 2)": (lambda: go.graphon_ntk(np.eye(2), [0.5], sigma_w=1e160),
+                                                        "sigma_w must be at most"),
+    "sigma_b of 1e160 (OverflowError in sigma_b ** 2)": (lambda: go.graphon_ntk(np.eye(2), [0.5], sigma_b=1e160),
+                                                        "sigma_b must be at most"),
+    "hermite_order 10**9 (MemoryError; NaN weights from 372 on)": (
+        lambda: go.graphon_ntk(np.eye(2), [0.5], activation="tanh", hermite_order=10**9), "hermite_order must be at most"),
+    "dtype 'x' (TypeError in np.dtype)": (lambda: go.graphon_ntk(np.eye(2), [0.5], dtype="x"), "dtype must be float64"),
+    "dates as inputs (days since 1970)": (
+        lambda: go.graphon_ntk(np.array([["2020-01-01"]], dtype="datetime64[D]"), [0.5]), "X must be a real numeric"),
+    "layer values outside [0, 1] not naming the layer": (lambda: go.graphon_ntk(np.eye(2), [0.5, lambda u, v: 2 + u]),
+                                                         "graphons\\[1\\]: W\\(u, v\\) must take values"),
+    "options(dtype=int64) (kernels in integers)": (lambda: go.options(dtype=np.int64).__enter__(),
+                                                   "options: dtype must be float64"),
+    "options with a NaN tolerance": (lambda: go.options(unit_interval_tolerance=math.nan).__enter__(),
+                                     "options: unit_interval_tolerance"),
+    "options numba_min_size -1": (lambda: go.options(numba_min_size=-1).__enter__(), "options: numba_min_size"),
+    "default_rule(axis='bogus') (the column rule)": (lambda: go.Graphon.constant(0.5).default_rule("bogus"),
+                                                     "axis must be one of"),
+    "limit_graphon weight_scale 2**64 (TypeError in isfinite)": (
+        lambda: go.limit_graphon("magnitude", 0.2, weight_scale=2**64 * 10**300), "weight_scale must be a finite"),
+    "limit_graphon rule 5 with callable factors (AttributeError)": (
+        lambda: go.limit_graphon("snip", 0.2, row_factor=lambda u: u, col_factor=lambda v: v, rule=5),
+        "rule must be a QuadratureRule"),
+    "limit_graphon factor of two arguments (TypeError)": (
+        lambda: go.limit_graphon("snip", 0.2, row_factor=lambda u, v: u, col_factor=lambda v: v),
+        "row_factor must take 1 positional"),
+    "limit_graphon factor products overflow (brentq on [0, inf])": (
+        lambda: go.limit_graphon("snip", 0.2, row_factor=np.array([1e300, 2e300]), col_factor=np.array([1e300])),
+        "overflows float64"),
+    "limit_graphon threshold beyond float64 (brentq on [0, inf])": (
+        lambda: go.limit_graphon("snip", 0.2, row_factor=np.array([1.3e154]), col_factor=np.array([1.3e154])),
+        "passes the float64 range"),
+    "Monte Carlo first layer of 10**12 samples (MemoryError)": (
+        lambda: go.graphon_ntk(np.eye(40), [0.3], n_samples=10**12, max_patterns=2), "Monte Carlo first layer"),
+    "hidden layer on a 10**6-node rule (MemoryError in np.eye)": (
+        lambda: go.graphon_ntk(np.eye(2), ["u*v", "u*v"], rule=go.midpoint(10**6)), "layer matrices"),
+    "callable returning complex values (real part kept)": (lambda: go.graphon(lambda u, v: 0.5 + 0j * u).density(),
+                                                           "W\\(u, v\\) must be real"),
+    "unused bad seed (enumerated first layer)": (lambda: go.graphon_ntk(np.eye(2), [0.5], seed="abc"),
+                                                 "seed must be None"),
+    "unused bad seed (magnitude scores)": (lambda: saliency(MLP([2, 2, 1], seed=0), method="magnitude", seed=-1),
+                                           "seed must be a non-negative"),
+    "magnitude density 5e-324 (threshold inf, second moment 0)": (
+        lambda: go.limit_graphon("magnitude", 5e-324, moment="second"), "below what the magnitude threshold"),
 }
 
 
@@ -701,15 +745,16 @@ factor_samples = hnp.arrays(np.float64, st.integers(1, 4), elements=st.floats(1e
          row_factor=factor_samples, col_factor=factor_samples, moment=st.sampled_from(["first", "second"])),
     dict(method=odd_scalars, density=densities, moment=odd_scalars,
          row_factor=st.one_of(anything, hnp.arrays(np.float64, st.integers(1, 4), elements=st.one_of(
-             st.floats(0.0, 1e3), non_finite, st.just(-1.0)))),
-         col_factor=st.one_of(st.none(), anything), weight_law=odd_scalars, weight_scale=st.one_of(
-             st.floats(-1.0, 1e3), non_finite, st.none(), st.text(max_size=2)))))
-@settings(max_examples=60)
+             st.floats(0.0, 1e3), non_finite, st.just(-1.0), st.floats(1e150, 1e300))),
+             st.sampled_from([lambda u: 1.0 + u, lambda u, v: u, lambda: 1.0, lambda u: -u, lambda u: 1e300 + u])),
+         col_factor=st.one_of(st.none(), anything, hnp.arrays(np.float64, st.integers(1, 4), elements=st.floats(
+             1e150, 1e300))),
+         weight_law=odd_scalars, weight_scale=st.one_of(st.floats(-1.0, 1e3), non_finite, st.none(),
+                                                        st.text(max_size=2), st.integers(2**64, 10**400)),
+         rule=odd_scalars, tol=st.one_of(odd_scalars, st.integers(2**64, 10**400)))))
+@settings(max_examples=80)
 def test_limit_graphon(kwargs):
-    # left out (saliency_model.py, reported): factor products that overflow float64 (brentq on an infinite
-    # bracket), weight_scale or tol beyond 2**64 (TypeError), a non-QuadratureRule rule with callable factors
-    # (AttributeError), factor callables of the wrong arity (TypeError)
-    W = _refused_or(lambda: go.limit_graphon(**kwargs))  # naming not checked: saliency_model.py is not ours
+    W = _refused_or(lambda: go.limit_graphon(**kwargs), kwargs.bad)
     if W is None:
         return
     rho = _outcome(W.density)
