@@ -413,8 +413,8 @@ class Graphon:
     def density(self, rule: QuadratureRule | None = None, tol: float | None = None) -> float:
         r""":math:`\rho(W) = \int_0^1\!\int_0^1 W(u,v)\,du\,dv`.
 
-        Exact for constant and step graphons, and for sympy graphons whose integral sympy can do;
-        otherwise, with ``tol``, an adaptive iterated integral reaching relative accuracy ``tol``
+        Exact for constant and step graphons, and for sympy graphons whose integral sympy finds within
+        ``EXACT_INTEGRATION_SECONDS`` (3 s; in the main thread of a Unix process); otherwise, with ``tol``, an adaptive iterated integral reaching relative accuracy ``tol``
         (:func:`~graphon_ops.adaptive.graphon_density`, which also returns the error estimate; an
         :class:`~graphon_ops.adaptive.AccuracyWarning` when a budget stops it); else the tensor rule
         ``rule`` x ``rule`` (default: :meth:`default_rule` on each side). Giving both ``rule`` and ``tol``
