@@ -16,7 +16,7 @@ from ._config import get_options
 __all__ = [
     "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_positive_float", "check_density",
     "check_choice", "check_rule", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
-    "format_bytes", "check_float_dtype",
+    "format_bytes", "check_float_dtype", "check_flag",
 ]
 
 
@@ -152,6 +152,13 @@ def check_float_dtype(name: str, value) -> np.dtype:
     if isinstance(value, bool) or dtype is None or dtype.name not in ("float64", "float32"):
         raise ValueError(f"{name} must be float64 or float32, got {value!r}")
     return dtype
+
+
+def check_flag(name: str, value) -> bool:
+    """True or False (a numpy bool too); a truthy string, number or None is refused rather than read as a flag."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_choice(name: str, value, choices) -> str:

@@ -23,7 +23,8 @@ import numpy as np
 import scipy.linalg
 
 from ._config import get_options
-from ._validation import as_float_array, check_choice, check_memory, check_nonnegative_float, check_positive_int
+from ._validation import (as_float_array, check_choice, check_flag, check_memory, check_nonnegative_float,
+                          check_positive_int)
 
 __all__ = ["kernel_spectrum", "kernel_alignment", "spectral_alignment", "generalization_bound",
            "kernel_complexity", "spectral_metrics", "BoundResult", "SpectralMetrics"]
@@ -131,6 +132,7 @@ def kernel_spectrum(K, k: int | None = None, *, integral_operator: bool = False)
     >>> np.round(values, 12).tolist()
     [3.0, 1.0]
     """
+    integral_operator = check_flag("integral_operator", integral_operator)
     _check_kernel_memory("kernel_spectrum", "K", K, 3)
     K = _as_kernel("K", K)
     n = K.shape[0]
@@ -206,6 +208,7 @@ def kernel_alignment(K, target, *, centered: bool = False, target_kind: str = "a
     >>> print(f"{kernel_alignment(np.eye(3), np.eye(3) + 1.0):.14f} {6 / np.sqrt(54):.14f}")
     0.81649658092773 0.81649658092773
     """
+    centered = check_flag("centered", centered)
     _check_kernel_memory("kernel_alignment", "K", K, 3)
     _check_kernel_memory("kernel_alignment", "target", target, 6)  # a kernel target: both kernels, centred
     K = _unit_scale(_as_kernel("K", K))

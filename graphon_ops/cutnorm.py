@@ -27,7 +27,7 @@ import scipy.linalg
 import scipy.sparse.linalg
 
 from ._backend import get_array_module, resolve_backend, to_numpy
-from ._validation import (as_float_array, as_generator, as_mask, check_choice, check_memory,
+from ._validation import (as_float_array, as_generator, as_mask, check_choice, check_flag, check_memory,
                           check_nonnegative_float, check_positive_int, is_sparse)
 from .graphon import Graphon, graphon
 from .quadrature import QuadratureRule, gauss_legendre
@@ -814,8 +814,7 @@ def cut_distance(A, B, *, row_order=None, col_order=None, rule: QuadratureRule |
         rule = gauss_legendre(3)
     elif not isinstance(rule, QuadratureRule):
         raise ValueError(f"rule must be a QuadratureRule, got {type(rule).__name__}")
-    if not isinstance(labelled, bool):
-        raise ValueError(f"labelled must be True or False, got {labelled!r}")
+    labelled = check_flag("labelled", labelled)
     if isinstance(A, Graphon) and (row_order is not None or col_order is not None):
         raise ValueError("row_order/col_order apply to a mask A, not to a Graphon")
     try:

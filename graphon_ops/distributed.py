@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validation import as_float_array, as_generator
+from ._validation import as_float_array, as_generator, check_flag
 from .ntk import graphon_ntk as _in_memory_ntk
 
 if TYPE_CHECKING:  # an optional extra: imported at run time only when used (_require)
@@ -112,6 +112,7 @@ class DistributedNTKResult:
         dask = _require("dask")
         da = _require("dask.array")
         zarr = _require("zarr")
+        overwrite, compute = check_flag("overwrite", overwrite), check_flag("compute", compute)
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
         group = zarr.open_group(str(path), mode="w" if overwrite else "w-")

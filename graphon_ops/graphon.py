@@ -26,7 +26,8 @@ from typing import Any, cast
 import numpy as np
 
 from ._config import get_options
-from ._validation import (as_float_array, as_mask, check_choice, check_memory, check_positive_int, check_rule,
+from ._validation import (as_float_array, as_mask, check_choice, check_flag, check_memory, check_positive_int,
+                          check_rule,
                           check_sorted_breakpoints, check_unit_interval)
 from .adaptive import adaptive_rule, check_rule_or_tol, graphon_density
 from .quadrature import QuadratureRule, composite
@@ -255,7 +256,7 @@ class Graphon:
         _check_arguments("f", f, "u", "v")
         scalar = None
         function = f
-        if jit:
+        if check_flag("jit", jit):
             from ._kernels.cpu import jit_scalar_function
 
             scalar = jit_scalar_function(f)

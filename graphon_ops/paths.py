@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import as_mask, check_memory, check_positive_int
+from ._validation import as_mask, check_flag, check_memory, check_positive_int
 from .graphon import DEFAULT_NODES_PER_PIECE, Graphon, graphon
 from .operator import GraphonOperator, discretize
 from .quadrature import QuadratureRule, composite, midpoint
@@ -210,6 +210,7 @@ def path_counts(masks, normalize: bool = True, *, log: bool = False) -> np.ndarr
     """
     if isinstance(masks, np.ndarray) and masks.ndim in (0, 2) or not isinstance(masks, (Sequence, np.ndarray)):
         raise ValueError(f"masks must be a sequence of 2-D masks [M^1, ..., M^L], got {type(masks).__name__}")
+    normalize, log = check_flag("normalize", normalize), check_flag("log", log)
     if len(masks) == 0:
         raise ValueError("masks must be a non-empty sequence of 2-D masks, got an empty sequence")
     masks = [as_mask(f"masks[{l}]", M) for l, M in enumerate(masks)]

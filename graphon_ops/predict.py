@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_flag
 
 __all__ = ["Gaussian", "gradient_descent_mse", "gp_inference", "gradient_descent_mse_ensemble"]
 
@@ -109,12 +109,6 @@ def _check_positive(name: str, value: float) -> float:
     return float(value)
 
 
-def _check_flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _check_diag_reg(diag_reg: float) -> float:
     if isinstance(diag_reg, bool) or not isinstance(diag_reg, numbers.Real) or not np.isfinite(diag_reg) \
             or diag_reg < 0:
@@ -122,9 +116,11 @@ def _check_diag_reg(diag_reg: float) -> float:
     return float(diag_reg)
 
 
-def _ridge(K: np.ndarray, diag_reg: float, absolute: bool) -> float:
+def _ridge(K: np.ndarray, diag_reg: float, absolute) -> float:
     """The value added to the diagonal: ``diag_reg``, or ``diag_reg * trace(K) / n`` (neural-tangents)."""
-    return diag_reg if absolute else diag_reg * float(np.trace(K)) / K.shape[0]
+    if check_flag("diag_reg_absolute_scale", absolute):
+        return diag_reg
+    return diag_reg * float(np.trace(K)) / K.shape[0]
 
 
 def _as_times(t) -> np.ndarray:
@@ -376,8 +372,8 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
     K = _as_kernel("k_train_train", k_train_train, n)
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
-    basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
-                        learning_rate, _check_flag("discrete_time", discrete_time))
+    basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, diag_reg_absolute_scale), Y.size,
+                        learning_rate, check_flag("discrete_time", discrete_time))
     del K
 
     def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
@@ -503,7 +499,7 @@ def gp_inference(k_train_train, y_train, diag_reg: float = 0.0, diag_reg_absolut
     n = Y.shape[0]
     K = _as_kernel("k_train_train", k_train_train, n)
     diag_reg = _check_diag_reg(diag_reg)
-    chol = _Cholesky("k_train_train", K, _ridge(K, diag_reg, bool(diag_reg_absolute_scale)))
+    chol = _Cholesky("k_train_train", K, _ridge(K, diag_reg, diag_reg_absolute_scale))
     alpha = chol.solve(Y.reshape(n, -1))                                               # K^-1 Y
 
     def predict_fn(k_test_train=None, k_test_test=None):
@@ -597,8 +593,8 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
     nngp = 0.5 * (nngp + nngp.T)
     learning_rate = _check_positive("learning_rate", learning_rate)
     diag_reg = _check_diag_reg(diag_reg)
-    basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, bool(diag_reg_absolute_scale)), Y.size,
-                        learning_rate, _check_flag("discrete_time", discrete_time))
+    basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, diag_reg_absolute_scale), Y.size,
+                        learning_rate, check_flag("discrete_time", discrete_time))
     del Theta
     Y2 = Y.reshape(n, -1)
     coordinates = basis.project(Y2)                                                    # V^T Y

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from ._validation import as_generator, check_choice, check_memory, check_positive_int, is_sparse
+from ._validation import as_generator, check_choice, check_flag, check_memory, check_positive_int, is_sparse
 from .graphon import graphon
 
 __all__ = ["MaskSample", "sample_mask"]
@@ -103,8 +103,7 @@ def sample_mask(W, n_out: int, n_in: int, *, seed=None, positions: str = "grid",
     n_out = check_positive_int("n_out", n_out)
     n_in = check_positive_int("n_in", n_in)
     check_choice("positions", positions, ("grid", "uniform"))
-    if not isinstance(sparse, (bool, np.bool_)):
-        raise ValueError(f"sparse must be True or False, got {sparse!r}")
+    sparse = check_flag("sparse", sparse)
     rng = as_generator(seed)
     # probabilities, uniforms and the mask are held at once (a block of rows of them when sparse)
     rows_per_block = n_out if not sparse else max(1, min(n_out, _SPARSE_BLOCK_ENTRIES // n_in))

@@ -7,6 +7,7 @@ import pytest
 
 import graphon_ops as go
 from graphon_ops.empirical import empirical_ntk
+from graphon_ops.predict import gp_inference
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +61,27 @@ def test_plots_refuse_images_beyond_the_memory_budget_before_drawing(monkeypatch
             plotting.plot_graphon(go.Graphon.constant(0.5))
         with pytest.raises(ValueError, match=r"plot_mask of a 200 x 200 mask"):
             plotting.plot_mask(np.eye(200))
+
+
+K2 = np.array([[2.0, 1.0], [1.0, 2.0]])
+FLAG_CALLS = {
+    "integral_operator": lambda flag: go.kernel_spectrum(K2, integral_operator=flag),
+    "centered": lambda flag: go.kernel_alignment(K2, [1.0, -1.0], centered=flag),
+    "jit": lambda flag: go.Graphon.from_callable(lambda u, v: u * v, jit=flag),
+    "normalize": lambda flag: go.path_counts([np.ones((2, 2))], normalize=flag),
+    "log": lambda flag: go.path_counts([np.ones((2, 2))], log=flag),
+    "labelled": lambda flag: go.cut_distance(np.eye(2), 0.5, labelled=flag),
+    "sparse": lambda flag: go.sample_mask(0.5, 2, 2, sparse=flag),
+    "diag_reg_absolute_scale": lambda flag: gp_inference(K2, np.array([1.0, 2.0]),
+                                                          diag_reg_absolute_scale=flag),
+    "prune_readout": lambda flag: go.saliency(go.MLP([2, 2, 1], seed=0), method="magnitude", prune_readout=flag),
+}
+
+
+@pytest.mark.parametrize("name", list(FLAG_CALLS))
+@pytest.mark.parametrize("flag", ["no", 0, 1, None, np.array([True])])
+def test_flags_must_be_booleans(name, flag):
+    # "no" is truthy and 0 falsy: read as flags, both would silently pick a branch the caller did not ask for
+    with pytest.raises(ValueError, match=f"{name} must be True or False"):
+        FLAG_CALLS[name](flag)
+    FLAG_CALLS[name](np.bool_(False))  # numpy's booleans are flags

@@ -25,7 +25,8 @@ import warnings
 
 import numpy as np
 
-from .._validation import as_float_array, as_generator, check_choice, check_density, check_positive_int
+from .._validation import (as_float_array, as_generator, check_choice, check_density, check_flag,
+                           check_positive_int)
 from .mlp import LOSSES, MLP
 
 __all__ = ["METHODS", "KEEP", "saliency", "prune", "prune_at_init", "prune_scores", "kept_count",
@@ -130,7 +131,7 @@ def saliency(net: MLP, X=None, y=None, method: str = "snip", *, loss: str = "squ
     method = check_choice("method", method, METHODS)
     loss = check_choice("loss", loss, LOSSES)
     iterations = check_positive_int("iterations", iterations)
-    prune_readout = _check_flag("prune_readout", prune_readout)
+    prune_readout = check_flag("prune_readout", prune_readout)
     as_generator(seed)  # a bad seed is refused also by the criteria that draw nothing
     if iterations > 1 and method != "synflow":
         raise ValueError(f"iterations > 1 is for method='synflow' only, got iterations={iterations} with "
@@ -319,7 +320,7 @@ def prune_at_init(net: MLP, X=None, y=None, method: str = "snip", density: float
     """
     density = check_density("density", density)
     scope = check_choice("scope", scope, ("global", "layerwise"))
-    prune_readout = _check_flag("prune_readout", prune_readout)
+    prune_readout = check_flag("prune_readout", prune_readout)
     rng = as_generator(seed)
     scores = saliency(net, X, y, method, loss=loss, density=density, iterations=iterations, scope=scope,
                       prune_readout=prune_readout, seed=rng)
@@ -349,7 +350,7 @@ def masks_from_scores(scores, method, density, *, scope, prune_readout, seed) ->
     """:func:`prune_scores` without the warnings (for callers that emit them at their own stack level)."""
     method = check_choice("method", method, METHODS)
     scores = _as_score_list(scores)
-    prune_readout = _check_flag("prune_readout", prune_readout)
+    prune_readout = check_flag("prune_readout", prune_readout)
     pruned = scores if prune_readout else scores[:-1]
     if not pruned:
         raise ValueError("a network without hidden layers has only its readout to prune: pass prune_readout=True")
@@ -377,9 +378,3 @@ def warn_disconnected(masks, stacklevel: int = 2) -> None:
     if problems:
         warnings.warn("pruning left parts of the network disconnected: " + "; ".join(problems),
                       stacklevel=stacklevel + 1)
-
-
-def _check_flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)

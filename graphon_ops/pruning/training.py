@@ -61,7 +61,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, check_flag
 from .mlp import MLP
 
 __all__ = ["TrainingResult", "train_mse"]
@@ -253,8 +253,7 @@ def train_mse(net: MLP, X_train, y_train, *, learning_rate: float = 1.0, steps: 
     learning_rate = _check_learning_rate(learning_rate)
     steps = _check_steps(steps)
     times = _check_times(times)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise ValueError(f"progress must be True or False, got {progress!r}")
+    progress = check_flag("progress", progress)
     if steps is None and times is None:
         raise ValueError("steps and times are both missing: pass steps (the number of steps) and/or times "
                          "(the step counts at which to record the outputs)")
