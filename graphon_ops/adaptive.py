@@ -411,10 +411,10 @@ def graphon_rule(W, tol: float, axis: str = "both", *, samples=None, nodes_per_p
     >>> from graphon_ops import Graphon
     >>> W = Graphon.from_callable(lambda u, v: 0.2 + 0.6 * np.abs(u - 0.3719) * v)
     >>> found = graphon_rule(W, 1e-10, "row")
-    >>> found.converged, found.error_estimate <= 1e-10
-    (True, True)
-    >>> bool(np.any(np.abs(found.rule.breakpoints - 0.3719) < 1e-4))   # panels shrink around the kink
-    True
+    >>> print(found.converged, f"{found.error_estimate:.0e}")
+    True 2e-11
+    >>> print(f"{np.min(np.abs(found.rule.breakpoints - 0.3719)):.1e}")   # panels shrink around the kink
+    1.3e-05
     """
     _check_graphon(W)
     tol = check_tol(tol)
