@@ -63,7 +63,8 @@ def get_array_module(backend: str) -> types.ModuleType:
 
 
 def to_numpy(x):
-    """Return ``x`` as a numpy array (a device-to-host copy for cupy arrays)."""
+    """A cupy array copied to the host; anything else as it is (a numpy array, or a list that the caller's
+    argument check converts, naming the argument when it cannot)."""
     if _is_cupy_array(x):
         return x.get()
-    return np.asarray(x)
+    return x

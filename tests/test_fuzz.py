@@ -332,8 +332,11 @@ def test_cut_norm_is_homogeneous_and_certified_at_every_scale(A, exponent):
     result = _outcome(lambda: go.cut_norm(A * scale, seed=0))
     # A * scale is rounded entrywise (relative 2^-53, or by up to half the smallest subnormal 2^-1075
     # below 2^-1022), the enumeration sums n*m terms: the bracket must contain the exact cut norm of A,
-    # scaled, within n*m*eps relative plus two subnormal roundings (of A * scale and of exact * scale).
-    slack = 4 * A.size * np.finfo(float).eps * (exact * scale + np.abs(A).max() * scale) + 2 * 2.0**-1074
+    # scaled, within n*m*eps relative plus two subnormal roundings (of A * scale and of exact * scale),
+    # plus the subnormal rounding of exact itself, which scale amplifies (A = [[5e-324, 0]]: the cut norm
+    # 2^-1075 is returned as 0, while A * 1e150 has the representable cut norm 2.5e-174).
+    slack = 4 * A.size * np.finfo(float).eps * (exact * scale + np.abs(A).max() * scale) \
+        + 2 * 2.0**-1074 + 2.0**-1074 * scale
     assert result.lower <= exact * scale + slack
     assert result.upper >= exact * scale - slack
     assert result.lower <= result.upper
@@ -693,6 +696,10 @@ FOUND = {
                                                  "seed must be None"),
     "unused bad seed (magnitude scores)": (lambda: saliency(MLP([2, 2, 1], seed=0), method="magnitude", seed=-1),
                                            "seed must be a non-negative"),
+    "ragged X to graphon_ntk (numpy's message names no argument)": (
+        lambda: go.graphon_ntk([[0.5, 0.5], [0.5]], [0.5]), "X must be a real numeric array"),
+    "all-zero row factor (the refusal named no factor)": (
+        lambda: go.limit_graphon("snip", 0.5, row_factor=np.zeros(2), col_factor=np.ones(2)), "row_factor x col_factor"),
     "magnitude density 5e-324 (threshold inf, second moment 0)": (
         lambda: go.limit_graphon("magnitude", 5e-324, moment="second"), "below what the magnitude threshold"),
 }

@@ -304,7 +304,8 @@ def limit_graphon(method: str, density: float, *, row_factor=None, col_factor=No
         tau = 0.0
     elif density >= positive_mass:
         raise ValueError(
-            f"density {density!r} is not below P(Q_a Q_b > 0) = {positive_mass:.6g}: the FSM limit keeps every "
+            f"density {density!r} is not below P(Q_a Q_b > 0) = {positive_mass:.6g}, the share of positive "
+            f"row_factor x col_factor products: the FSM limit keeps every "
             f"weight with a positive factor product (density {positive_mass:.6g}) and the remaining weights "
             f"(zero factor product) are chosen by lower-order terms, so no FSM graphon has this density; "
             f"use a smaller density")
