@@ -239,6 +239,7 @@ def format_bytes(nbytes: float) -> str:
 def check_memory(what: str, nbytes: float, budget: int | None = None) -> None:
     """Refuse work whose estimated working set exceeds the memory budget, saying what it needs."""
     budget = get_options().memory_budget_bytes if budget is None else budget
+    nbytes = float(min(nbytes, 1e300))  # a Python integer size beyond the float range is still "too much"
     if nbytes > budget:
         raise ValueError(f"{what} would need about {format_bytes(nbytes)}, more than the memory budget of "
                          f"{format_bytes(budget)}; use a smaller size or raise the budget with "

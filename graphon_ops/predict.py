@@ -24,13 +24,13 @@ kernel acts as :math:`K \otimes I` on the output columns).
 
 from __future__ import annotations
 
-import numbers
+import functools
 from typing import Callable, NamedTuple
 
 import numpy as np
 import scipy.linalg
 
-from ._validation import as_float_array, check_flag
+from ._validation import as_float_array, check_flag, check_nonnegative_float, check_positive_float
 
 __all__ = ["Gaussian", "gradient_descent_mse", "gp_inference", "gradient_descent_mse_ensemble"]
 
@@ -89,44 +89,58 @@ def _as_targets(y_train) -> np.ndarray:
     return as_float_array("y_train", y_train, ndim=(1, 2), dtype=np.float64)
 
 
+def _same_axes(axes: tuple, option: tuple) -> bool:
+    return len(axes) == len(option) and all(isinstance(a, int) and a == b for a, b in zip(axes, option))
+
+
 def _check_trace_axes(trace_axes, y: np.ndarray) -> None:
     try:
         axes = tuple(int(a) for a in trace_axes)
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         axes = (trace_axes,)
-    if y.ndim == 1:
-        allowed = {(-1,), (0,), ()}
-    else:
-        allowed = {(-1,), (1,)}
-    if axes not in allowed:
+    # a list of allowed tuples, not a set: the comparison must not hash what the caller gave
+    allowed = [(-1,), (0,), ()] if y.ndim == 1 else [(-1,), (1,)]
+    if not any(_same_axes(axes, option) for option in allowed):
         raise ValueError(f"trace_axes must be (-1,) (the kernel acts as K (x) I on the output columns of "
                          f"y_train); other axes are not supported, got {trace_axes!r}")
 
 
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_diag_reg(diag_reg: float) -> float:
-    if isinstance(diag_reg, bool) or not isinstance(diag_reg, numbers.Real) or not np.isfinite(diag_reg) \
-            or diag_reg < 0:
-        raise ValueError(f"diag_reg must be a finite number >= 0, got {diag_reg!r}")
-    return float(diag_reg)
-
-
 def _ridge(K: np.ndarray, diag_reg: float, absolute) -> float:
     """The value added to the diagonal: ``diag_reg``, or ``diag_reg * trace(K) / n`` (neural-tangents)."""
-    if check_flag("diag_reg_absolute_scale", absolute):
-        return diag_reg
-    return diag_reg * float(np.trace(K)) / K.shape[0]
+    mean_diagonal = float(np.trace(K)) / K.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ridge = diag_reg if check_flag("diag_reg_absolute_scale", absolute) else diag_reg * mean_diagonal
+        largest = ridge + float(np.abs(K).max())
+    if not np.isfinite(largest):
+        raise ValueError(f"K + diag_reg I overflows float64 (diag_reg = {diag_reg!r}, "
+                         f"{'absolute' if absolute else f'times the mean diagonal {mean_diagonal:.3g}'}, largest "
+                         f"entry of K {float(np.abs(K).max()):.3g}); use a smaller diag_reg or rescale K")
+    return ridge
+
+
+def _finite_predictions(predict: Callable) -> Callable:
+    """``predict`` with its floating-point overflow reported as a ``ValueError`` instead of inf or NaN outputs."""
+
+    @functools.wraps(predict)
+    def checked(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = predict(*args, **kwargs)
+        arrays = out if isinstance(out, tuple) else (out,)  # a Gaussian is a (mean, covariance) tuple too
+        if not all(np.all(np.isfinite(np.asarray(a))) for a in arrays):
+            raise ValueError("the predictions overflow float64 (inf or NaN): the kernels, targets, starting outputs "
+                             "or times are too large together; rescale them (the predictions are linear in "
+                             "y_train and the starting outputs)")
+        return out
+
+    return checked
 
 
 def _as_times(t) -> np.ndarray:
+    if np.iscomplexobj(t) or isinstance(t, complex):
+        raise ValueError(f"t must be real, got {t!r}")
     try:
         times = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"t must be None, a number >= 0 or an array of numbers >= 0, got {t!r}") from None
     if times.size == 0:
         raise ValueError(f"t must not be empty, got shape {times.shape}")
@@ -163,8 +177,9 @@ class _Eigenbasis:
 
     def __init__(self, name: str, K: np.ndarray, ridge: float, normalization: int, learning_rate: float,
                  discrete_time: bool = False):
-        symmetric = K + K.T
-        symmetric *= 0.5
+        # halves first: K + K^T overflows for entries beyond 9e307 (halving costs at most a subnormal's last bit)
+        symmetric = 0.5 * K
+        symmetric += 0.5 * K.T
         values, self.vectors = np.linalg.eigh(symmetric)
         del symmetric
         top = float(np.abs(values).max(initial=0.0))
@@ -172,7 +187,8 @@ class _Eigenbasis:
             raise ValueError(f"{name} must be positive semi-definite: smallest eigenvalue {values[0]:.3g}, "
                              f"largest {values[-1]:.3g} (gradient flow on an indefinite kernel diverges)")
         # eigenvalues of K + ridge I; rounding-level negatives of a PSD matrix are clamped to 0
-        self.values = np.maximum(values, 0.0) + ridge
+        with np.errstate(over="ignore"):
+            self.values = np.maximum(values, 0.0) + ridge
         self.name = name
         self.ridge = ridge
         self.normalization = normalization
@@ -183,10 +199,16 @@ class _Eigenbasis:
         # numerical rank convention of numpy.linalg.matrix_rank: lambda_min <= n eps lambda_max is singular
         self.max_condition = 1.0 / (K.shape[0] * _EPS)
         # u = eta lambda / N: the fraction of a residual component one step removes
-        self.rates = learning_rate * self.values / normalization
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.rates = learning_rate * self.values / normalization
+        if not (np.all(np.isfinite(self.values)) and np.all(np.isfinite(self.rates))):
+            raise ValueError(f"learning_rate * lambda / N overflows float64 (learning_rate = {learning_rate!r}, "
+                             f"largest eigenvalue of {name} + diag_reg I {float(self.values[-1]):.3g}, N = "
+                             f"{normalization:g}); use a smaller learning_rate or rescale {name}")
         if discrete_time and not self.rates[-1] < 2.0:
             raise ValueError(f"learning_rate={learning_rate!r} is too large for discrete_time=True: "
-                             f"learning_rate * lambda_max / N = {self.rates[-1]:.4g} >= 2, so gradient descent "
+                             f"learning_rate * lambda_max / N = {self.rates[-1]:.4g} >= 2 (lambda_max = "
+                             f"{largest:.4g}, of {name}{' + diag_reg I' if ridge else ''}), so gradient descent "
                              f"diverges (steps converge for learning_rate < 2N/lambda_max = "
                              f"{2.0 * normalization / largest:.4g})")
 
@@ -370,12 +392,13 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate: float = 1.0, dia
     _check_trace_axes(trace_axes, Y)
     n = Y.shape[0]
     K = _as_kernel("k_train_train", k_train_train, n)
-    learning_rate = _check_positive("learning_rate", learning_rate)
-    diag_reg = _check_diag_reg(diag_reg)
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    diag_reg = check_nonnegative_float("diag_reg", diag_reg)
     basis = _Eigenbasis("k_train_train", K, _ridge(K, diag_reg, diag_reg_absolute_scale), Y.size,
                         learning_rate, check_flag("discrete_time", discrete_time))
     del K
 
+    @_finite_predictions
     def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
         """Training [and test] outputs at time[s] ``t``; see :func:`gradient_descent_mse`."""
         if fx_train_0 is None and fx_test_0 is None:
@@ -429,7 +452,7 @@ class _Cholesky:
     def __init__(self, name: str, K: np.ndarray, ridge: float):
         n = K.shape[0]
         A = K + ridge * np.eye(n) if ridge else K.copy()
-        A = 0.5 * (A + A.T)
+        A = 0.5 * A + 0.5 * A.T  # halves first, as in _Eigenbasis
         anorm = float(np.abs(A).sum(axis=0).max())
         what = f"{name} + diag_reg I" if ridge else name
         potrf, pocon = scipy.linalg.lapack.get_lapack_funcs(("potrf", "pocon"), (A,))
@@ -498,10 +521,11 @@ def gp_inference(k_train_train, y_train, diag_reg: float = 0.0, diag_reg_absolut
     _check_trace_axes(trace_axes, Y)
     n = Y.shape[0]
     K = _as_kernel("k_train_train", k_train_train, n)
-    diag_reg = _check_diag_reg(diag_reg)
+    diag_reg = check_nonnegative_float("diag_reg", diag_reg)
     chol = _Cholesky("k_train_train", K, _ridge(K, diag_reg, diag_reg_absolute_scale))
     alpha = chol.solve(Y.reshape(n, -1))                                               # K^-1 Y
 
+    @_finite_predictions
     def predict_fn(k_test_train=None, k_test_test=None):
         """Posterior mean [and covariance] on the test points; see :func:`gp_inference`."""
         if k_test_train is None:
@@ -591,8 +615,8 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
     Theta = _as_kernel("ntk_train_train", ntk_train_train, n)
     nngp = _as_kernel("nngp_train_train", nngp_train_train, n)
     nngp = 0.5 * (nngp + nngp.T)
-    learning_rate = _check_positive("learning_rate", learning_rate)
-    diag_reg = _check_diag_reg(diag_reg)
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    diag_reg = check_nonnegative_float("diag_reg", diag_reg)
     basis = _Eigenbasis("ntk_train_train", Theta, _ridge(Theta, diag_reg, diag_reg_absolute_scale), Y.size,
                         learning_rate, check_flag("discrete_time", discrete_time))
     del Theta
@@ -600,6 +624,7 @@ def gradient_descent_mse_ensemble(ntk_train_train, nngp_train_train, y_train, le
     coordinates = basis.project(Y2)                                                    # V^T Y
     V = basis.vectors
 
+    @_finite_predictions
     def predict_fn(t=None, ntk_test_train=None, nngp_test_train=None, nngp_test_test=None):
         """Ensemble mean [and covariance] at time[s] ``t``; see :func:`gradient_descent_mse_ensemble`."""
         times = np.asarray(np.inf) if t is None else _as_times(t)

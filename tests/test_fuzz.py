@@ -21,6 +21,7 @@ Sizes stay small and example counts bounded so that the module runs in about 20 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import warnings
 from collections.abc import Mapping
@@ -33,7 +34,8 @@ from hypothesis.extra import numpy as hnp
 
 import graphon_ops as go
 from graphon_ops.network import GraphonNetwork
-from graphon_ops.pruning import MLP, prune, prune_at_init, saliency
+from graphon_ops.predict import gp_inference, gradient_descent_mse, gradient_descent_mse_ensemble
+from graphon_ops.pruning import MLP, estimate_graphon, factorise, prune, prune_at_init, saliency, train_mse
 
 from strategies import small_real_matrices
 
@@ -83,7 +85,9 @@ _SPELLINGS = {"memory_budget": ("memory_budget", "memory budget"), "A": ("A", "m
 
 def _assert_finite(value, where="result"):
     """Every number in a result (arrays, floats, dataclass fields, tuples, mappings) is finite."""
-    if value is None or isinstance(value, (str, bytes, bool, go.Graphon, go.QuadratureRule)):
+    # a prediction function: its own outputs are checked where it is called
+    if value is None or inspect.isfunction(value) or isinstance(value, (str, bytes, bool, go.Graphon,
+                                                                        go.QuadratureRule)):
         return
     if isinstance(value, (int, np.integer)):
         return
@@ -476,6 +480,83 @@ def test_alignment_functions(K, y, k, ridge, which):
         assert -1.0 <= result <= 1.0
 
 
+# ---------------------------------------------------------------------------------------- predictions
+#: a 3 x 3 positive definite kernel (eigenvalues 1, 1, 4) and targets
+KERNEL = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
+TARGETS = np.array([1.0, -1.0, 0.5])
+numbers_or_odd = st.one_of(st.floats(0.0, 2.0), odd_scalars, st.integers(10**20, 10**400))
+
+
+@given(kwargs=one_bad(
+    dict(learning_rate=st.floats(0.01, 1.0), diag_reg=st.floats(0.0, 1.0), diag_reg_absolute_scale=st.booleans(),
+         discrete_time=st.booleans()),
+    dict(k_train_train=st.one_of(anything, odd_matrices), y_train=anything, learning_rate=numbers_or_odd,
+         diag_reg=numbers_or_odd, diag_reg_absolute_scale=odd_scalars, trace_axes=anything, discrete_time=odd_scalars)),
+    t=st.one_of(st.floats(0.0, 10.0), numbers_or_odd, odd_arrays()), fx_train_0=st.one_of(st.just(0.0), anything))
+@settings(max_examples=80)
+def test_gradient_descent_predictions(kwargs, t, fx_train_0):
+    arguments = {"k_train_train": KERNEL, "y_train": TARGETS, **kwargs}
+    predict_fn = _refused_or(lambda: gradient_descent_mse(**arguments), kwargs.bad)
+    if predict_fn is None:
+        return
+    # oracle: at t = 0 the outputs are where they start
+    start = _outcome(lambda: predict_fn(t=0.0, fx_train_0=0.0))
+    assert np.array_equal(start, np.zeros_like(start))
+    _refused_or(lambda: predict_fn(t=t, fx_train_0=fx_train_0))
+
+
+@given(diag_reg=numbers_or_odd, absolute=odd_scalars, k_test_train=st.one_of(anything, odd_matrices),
+       k_test_test=st.one_of(st.none(), anything, odd_matrices))
+@settings(max_examples=60)
+def test_gp_inference(diag_reg, absolute, k_test_train, k_test_test):
+    predict_fn = _refused_or(lambda: gp_inference(KERNEL, TARGETS, diag_reg=diag_reg, diag_reg_absolute_scale=absolute))
+    if predict_fn is not None:
+        _refused_or(lambda: predict_fn(k_test_train, k_test_test))
+
+
+@given(t=st.one_of(st.floats(0.0, 10.0), numbers_or_odd, odd_arrays()),
+       ntk_test_train=st.one_of(st.none(), anything, odd_matrices), nngp_test_train=st.one_of(st.none(), anything),
+       learning_rate=numbers_or_odd)
+@settings(max_examples=60)
+def test_gradient_descent_ensemble(t, ntk_test_train, nngp_test_train, learning_rate):
+    predict_fn = _refused_or(lambda: gradient_descent_mse_ensemble(KERNEL, KERNEL, TARGETS, learning_rate=learning_rate))
+    if predict_fn is not None:
+        _refused_or(lambda: predict_fn(t, ntk_test_train, nngp_test_train))
+
+
+@given(kwargs=one_bad(
+    dict(learning_rate=st.floats(0.01, 1.0), steps=st.integers(0, 3)),
+    dict(X_train=st.one_of(anything, odd_matrices), y_train=anything, learning_rate=numbers_or_odd,
+         steps=st.one_of(sizes, st.integers(10**20, 10**400)), times=anything, X_test=st.one_of(anything, odd_matrices),
+         progress=odd_scalars)))
+@settings(max_examples=60)
+def test_train_mse(kwargs):
+    net = MLP([2, 3, 1], seed=0)
+    data = dict(X_train=np.array([[1.0, 0.5], [-0.5, 1.0]]), y_train=np.array([1.0, -1.0]))
+    with go.options(memory_budget_bytes=SMALL_BUDGET):
+        result = _refused_or(lambda: train_mse(net, **{**data, **kwargs}), kwargs.bad)
+    if result is not None and kwargs.get("times") is None:
+        assert result.loss.size == kwargs["steps"] + 1
+
+
+@given(scores=st.one_of(anything, odd_matrices), weights=st.one_of(st.none(), anything),
+       max_iterations=sizes)
+@settings(max_examples=60)
+def test_factorise(scores, weights, max_iterations):
+    _refused_or(lambda: factorise(scores, weights=weights, max_iterations=max_iterations))
+
+
+@given(mask=st.one_of(masks01, anything), blocks=st.one_of(sizes, st.tuples(sizes, sizes)),
+       row_order=st.one_of(st.none(), anything))
+@settings(max_examples=60)
+def test_estimate_graphon(mask, blocks, row_order):
+    with go.options(memory_budget_bytes=SMALL_BUDGET):
+        W = _refused_or(lambda: estimate_graphon(mask, blocks, row_order=row_order))
+    if W is not None and row_order is None:
+        # oracle: block means keep the mask's density (each block mean weighted by its share of the entries)
+        assert abs(_outcome(W.density) - np.asarray(mask).mean()) <= 1e-12
+
+
 # ---------------------------------------------------------------------------------------- paths, pruning
 @given(masks=st.one_of(st.lists(st.one_of(masks01, anything), min_size=1, max_size=3), anything),
        normalize=st.booleans())
@@ -700,6 +781,22 @@ FOUND = {
         lambda: go.graphon_ntk([[0.5, 0.5], [0.5]], [0.5]), "X must be a real numeric array"),
     "all-zero row factor (the refusal named no factor)": (
         lambda: go.limit_graphon("snip", 0.5, row_factor=np.zeros(2), col_factor=np.ones(2)), "row_factor x col_factor"),
+    "learning_rate 10**400 (TypeError in isfinite)": (lambda: gradient_descent_mse(KERNEL, TARGETS, learning_rate=10**400),
+                                                      "learning_rate must be a finite"),
+    "learning_rate 1e308 (rates overflow)": (lambda: gradient_descent_mse(KERNEL, TARGETS, learning_rate=1e308),
+                                             "learning_rate \\* lambda / N overflows"),
+    "diag_reg 1e308 relative to the diagonal (NaN)": (lambda: gp_inference(KERNEL, TARGETS, diag_reg=1e308),
+                                                      "K \\+ diag_reg I overflows"),
+    "trace_axes a nested list (unhashable)": (lambda: gp_inference(KERNEL, TARGETS, trace_axes=[[1, 2], [3]]),
+                                              "trace_axes must be"),
+    "t = 10**400 (OverflowError)": (lambda: gradient_descent_mse(KERNEL, TARGETS)(t=10**400), "t must be None"),
+    "complex t (ComplexWarning)": (lambda: gradient_descent_mse(KERNEL, TARGETS)(t=1j), "t must be real"),
+    "starting outputs 1.7e308 (inf predictions)": (
+        lambda: gradient_descent_mse(KERNEL, TARGETS)(t=0.0, fx_train_0=1.7e308), "predictions overflow"),
+    "train_mse steps 10**400 (OverflowError)": (
+        lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], steps=10**400), "memory budget"),
+    "train_mse ragged times (numpy's message names nothing)": (
+        lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], times=[[1, 2], [3]]), "times must be"),
     "magnitude density 5e-324 (threshold inf, second moment 0)": (
         lambda: go.limit_graphon("magnitude", 5e-324, moment="second"), "below what the magnitude threshold"),
 }

@@ -57,11 +57,10 @@ training, which shrinks as the width grows (lazy training).
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 
-from .._validation import as_float_array, check_flag
+from .._validation import as_float_array, check_flag, check_memory, check_positive_float, check_positive_int
 from .mlp import MLP
 
 __all__ = ["TrainingResult", "train_mse"]
@@ -101,26 +100,15 @@ class TrainingResult:
         return self.loss.size - 1
 
 
-def _check_learning_rate(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_steps(value) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 def _check_times(value) -> np.ndarray | None:
     if value is None:
         return None
     if isinstance(value, bool):
         raise ValueError(f"times must be non-negative integer step counts, got {value!r}")
-    times = np.asarray(value)
+    try:
+        times = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged nesting: numpy's message names nothing
+        raise ValueError(f"times must be a 1-D sequence of step counts, got {value!r}: {exc}") from None
     if times.ndim == 0:
         times = times.reshape(1)
     if times.ndim != 1 or times.size == 0:
@@ -250,8 +238,8 @@ def train_mse(net: MLP, X_train, y_train, *, learning_rate: float = 1.0, steps: 
     """
     if not isinstance(net, MLP):
         raise ValueError(f"net must be a graphon_ops.pruning.MLP, got {type(net).__name__}")
-    learning_rate = _check_learning_rate(learning_rate)
-    steps = _check_steps(steps)
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    steps = None if steps is None else check_positive_int("steps", steps, minimum=0)
     times = _check_times(times)
     progress = check_flag("progress", progress)
     if steps is None and times is None:
@@ -259,6 +247,7 @@ def train_mse(net: MLP, X_train, y_train, *, learning_rate: float = 1.0, steps: 
                          "(the step counts at which to record the outputs)")
     if steps is None:
         steps = int(times[-1])
+    check_memory(f"train_mse's loss history ({steps} steps)", 8 * (steps + 1))
     if times is None:
         times = np.unique(np.array([0, steps], dtype=np.int64))
     if times[-1] > steps:
