@@ -96,12 +96,15 @@ def as_mask(name: str, value) -> np.ndarray:
 
 
 def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
-    """An integer (not bool, not a float with integral value) at least ``minimum``."""
+    """An integer (not bool, not a float with integral value) at least ``minimum`` and below 2**63."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
+    number = int(value)
+    if number < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    if number >= 2**63:  # no size or count this large fits in memory or time (nor in numpy's int64)
+        raise ValueError(f"{name} must be an integer >= {minimum} and below 2**63, got {value!r}")
+    return number
 
 
 def _finite_real(value) -> float | None:

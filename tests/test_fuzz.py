@@ -794,9 +794,16 @@ FOUND = {
     "starting outputs 1.7e308 (inf predictions)": (
         lambda: gradient_descent_mse(KERNEL, TARGETS)(t=0.0, fx_train_0=1.7e308), "predictions overflow"),
     "train_mse steps 10**400 (OverflowError)": (
-        lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], steps=10**400), "memory budget"),
+        lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], steps=10**400), "steps must be an integer"),
+    "train_mse steps 10**12 (a loss history of 8 TB)": (
+        lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], steps=10**12), "memory budget"),
     "train_mse ragged times (numpy's message names nothing)": (
         lambda: train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], times=[[1, 2], [3]]), "times must be"),
+    "width_sweep widths a number (TypeError: not iterable)": (lambda: go.pruning.width_sweep("random", widths=64),
+                                                               "widths must be a sequence"),
+    "d = 10**400 input positions (OverflowError)": (lambda: go.input_path_mass([0.5], 10**400), "d must be an integer"),
+    "10**400 SynFlow rounds (OverflowError)": (
+        lambda: saliency(MLP([2, 2, 1], seed=0), method="synflow", density=0.5, iterations=10**400), "iterations"),
     "magnitude density 5e-324 (threshold inf, second moment 0)": (
         lambda: go.limit_graphon("magnitude", 5e-324, moment="second"), "below what the magnitude threshold"),
 }

@@ -22,6 +22,7 @@ Limits (``limit``):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.special
@@ -199,7 +200,11 @@ def width_sweep(method: str, widths=DEFAULT_WIDTHS, *, density: float = 0.2, lim
     if not 0.0 < informative <= 1.0:
         raise ValueError(f"informative must be a fraction in (0, 1], got {informative!r}")
     factors = check_choice("factors", factors, ("auto", "formula", "fitted"))
-    widths = [check_positive_int("widths", n) for n in widths]
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, (Sequence, np.ndarray)) or np.ndim(widths) != 1:
+        raise ValueError(f"widths must be a sequence of hidden widths, got {widths!r}")
+    widths = [check_positive_int(f"widths[{i}]", n) for i, n in enumerate(widths)]
+    if not widths:
+        raise ValueError("widths must not be empty")
     batch_sizes = [batch_size] * len(widths) if np.ndim(batch_size) == 0 else list(batch_size)
     if len(batch_sizes) != len(widths):
         raise ValueError(f"batch_size must be an int or one per width ({len(widths)}), got {batch_size!r}")
