@@ -25,7 +25,7 @@ ADDRESS_SPACE = 8 * 2**30
 
 SETUP = """
 import math, numpy as np, scipy.sparse, graphon_ops as go
-from graphon_ops import pruning
+from graphon_ops import predict, pruning
 from graphon_ops.pruning import MLP
 X = np.random.default_rng(0).normal(size=(4, 3))
 """
@@ -95,6 +95,13 @@ CASES = [
                                                    "col_factor=lambda v: v)"),
     ("9", "limit_graphon weight_scale 2**64", "go.limit_graphon('magnitude', 0.2, weight_scale=2**64).values"),
     ("9", "discretize(W, None) (the default rule)", "go.discretize(go.graphon('u*v'), None).kernel"),
+    ("9", "gradient_descent_mse learning_rate 10**400", "predict.gradient_descent_mse(np.eye(2), [1.0, 2.0], "
+                                                      "learning_rate=10**400)"),
+    ("9", "gp_inference trace_axes a nested list", "predict.gp_inference(np.eye(2), [1.0, 2.0], trace_axes=[[1], [2, 3]])"),
+    ("7", "predictions from starting outputs 1.7e308", "predict.gradient_descent_mse(np.eye(2), [1.0, 2.0])(t=0.0, "
+                                                     "fx_train_0=1.7e308)"),
+    ("6", "train_mse for 10**12 steps", "pruning.train_mse(MLP([2, 1], seed=0), np.ones((1, 2)), [1.0], steps=10**12)"),
+    ("8", "non-boolean flag centered='no'", "go.kernel_alignment(np.eye(2), [1.0, -1.0], centered='no')"),
 ]
 
 #: (issue item, what, command-line arguments after ``graphon-ops``); {dir} is a fresh temporary folder
