@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
-import numbers
 import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validation import as_float_array, as_generator, check_flag
+from ._validation import as_float_array, as_generator, check_flag, check_positive_int
 from .ntk import graphon_ntk as _in_memory_ntk
 
 if TYPE_CHECKING:  # an optional extra: imported at run time only when used (_require)
@@ -113,6 +112,8 @@ class DistributedNTKResult:
         da = _require("dask.array")
         zarr = _require("zarr")
         overwrite, compute = check_flag("overwrite", overwrite), check_flag("compute", compute)
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"path must be a folder path (a string or os.PathLike), got {path!r}")
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
         group = zarr.open_group(str(path), mode="w" if overwrite else "w-")
@@ -182,8 +183,7 @@ def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) 
     """
     da = _require("dask.array")
     dask = _require("dask")
-    if isinstance(block_size, bool) or not isinstance(block_size, numbers.Integral) or block_size < 1:
-        raise ValueError(f"block_size must be an integer >= 1, got {block_size!r}")
+    block_size = check_positive_int("block_size", block_size)
     if "X2" in options:
         raise ValueError("X2 is a keyword of this function; pass it once")
     X = as_float_array("X", X, ndim=2, dtype=np.float64)
@@ -198,7 +198,6 @@ def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) 
                 "n_patterns": probe.n_patterns, "nodes": probe.nodes, "normalization": probe.normalization,
                 "activation": probe.activation, "backend": probe.backend, "weights": probe.weights, "seed": seed}
     dtype = probe.ntk.dtype
-    block_size = int(block_size)
 
     symmetric = X2 is None
     columns = X if symmetric else X2

@@ -72,11 +72,17 @@ def test_to_zarr_round_trip_and_refuses_to_overwrite(rng, tmp_path):
     with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
         lazy.to_zarr(store, scheduler="threads")
     lazy.to_zarr(store, overwrite=True, scheduler="threads")
+    # a path that is not one (os.stat read an int as a file descriptor, None or a float as a TypeError)
+    for bad in (None, 3, 1.5, ["a"]):
+        with pytest.raises(ValueError, match="path must be a folder path"):
+            lazy.to_zarr(bad)
+    with pytest.raises(ValueError, match="overwrite must be True or False"):
+        lazy.to_zarr(store, overwrite="yes")
 
 
 def test_bad_arguments_are_refused_before_any_block_runs(rng):
     X = rng.standard_normal((5, 3))
-    for bad in (0, -3, 2.5, True):
+    for bad in (0, -3, 2.5, True, 10**24):  # 10**24: a TypeError inside numpy before the shared check
         with pytest.raises(ValueError, match="block_size must be an integer >= 1"):
             distributed.graphon_ntk(X, [0.5], block_size=bad)
     with pytest.raises(ValueError, match="sigma_w"):
