@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import importlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -208,7 +208,7 @@ def graphon_ntk(X, graphons, *, block_size: int, X2=None, seed=None, **options) 
                                              for start in range(0, columns.shape[0], block_size)]
     compute_block = dask.delayed(_block, pure=True)
     transpose = dask.delayed(np.transpose, pure=True)
-    blocks = {}
+    blocks: dict[tuple[int, int], Any] = {}  # dask Delayed objects
     for i, rows in enumerate(row_chunks):
         for j, cols in enumerate(col_chunks):
             if symmetric and i > j:
