@@ -86,8 +86,10 @@ class PrunedNetwork:
         heterogeneity). ``"factors"``: rank of :math:`a_i` only (the outgoing heterogeneity is then
         averaged within blocks, which loses its correlation with the neuron's own activations).
         ``"degree"``: rank of the fan-in (stable). A sequence of permutations is used as given.
-        Random and magnitude scores are exchangeable: their factors give orders independent of the
-        masks.
+        Random and magnitude scores are exchangeable: their limit graphons are constant, so any order
+        converges to the same limit. The fitted factors are then noise, but not independent of the masks
+        at finite width: the kept weights are the largest scores, so a row with large scores keeps more
+        (its factor correlates with its degree).
         """
         widths = self.network.widths[1:-1]
         if isinstance(labels, str):
