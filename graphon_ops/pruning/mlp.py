@@ -408,7 +408,11 @@ class MLP:
         return value, e / n_examples, lambda r: (p * r - p * np.sum(p * r, axis=1, keepdims=True)) / n_examples
 
     def loss(self, X, y, loss: str = "squared") -> float:
-        r"""The loss on the batch (see :data:`LOSSES`).
+        r"""The loss on the batch (see :data:`LOSSES`), an average over the :math:`N` examples.
+
+        ``"squared"``: :math:`L = \frac{1}{2N}\sum_s \|f(x_s) - y_s\|^2` (summed over the output columns, so
+        with several outputs it is not the mean over all entries that :func:`~graphon_ops.pruning.train_mse`
+        normalises by); ``"cross_entropy"``: :math:`L = -\frac{1}{N}\sum_s \log \operatorname{softmax}(f(x_s))_{y_s}`.
 
         Examples
         --------
