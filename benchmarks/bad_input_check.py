@@ -1,6 +1,6 @@
 """Bad-input check: each named repro of bad or extreme input must end in a ValueError (or a finite result) quickly.
 
-Run by hand from the repository root: ``python benchmarks/bad_input_check.py`` (about a minute); results go to
+Run by hand from the repository root: ``python benchmarks/bad_input_check.py`` (about two minutes); results go to
 ``benchmarks/results/bad_input.txt``. Each case runs in its own process with an address-space cap (8 GiB)
 and a wall-clock limit (60 s), so that a regression shows up as MemoryError/KILLED/TIMEOUT in the table
 instead of taking the machine down. A case passes with a ValueError (``VALUE ERROR``) or a result whose
