@@ -35,7 +35,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ._validation import (as_float_array, check_choice, check_memory, check_positive_int,
+from ._validation import (as_float_array, check_choice, check_memory, check_positive_float, check_positive_int,
                           check_sorted_breakpoints)
 from .quadrature import QuadratureRule, composite, gauss_legendre, gauss_lobatto
 
@@ -59,10 +59,6 @@ DEFAULT_MAX_NODES = 4096
 #: Points added to a graphon's default nodes when sampling the other variable (:func:`graphon_rule`): an
 #: irrational stride, so that they avoid the dyadic points and breaks a graphon is usually given.
 EXTRA_SAMPLES = np.sort(((np.arange(8) + 0.5) * (np.sqrt(5.0) - 1.0) / 2.0) % 1.0)
-
-
-#: Largest double as a Python float (compares exactly with Python integers of any size, unlike numpy's).
-_LARGEST_FLOAT = float(np.finfo(np.float64).max)
 
 
 class AccuracyWarning(UserWarning):
@@ -345,9 +341,10 @@ def _adapt(functions, tol, breaks, relative_to, nodes_per_panel, max_nodes) -> t
 
 
 def _check_scale(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < cast(float, value) <= _LARGEST_FLOAT:
-        raise ValueError(f"relative_to must be 'largest', 'each' or a finite number > 0, got {value!r}")
-    return float(value)
+    try:
+        return check_positive_float("relative_to", value)
+    except ValueError:
+        raise ValueError(f"relative_to must be 'largest', 'each' or a finite number > 0, got {value!r}") from None
 
 
 def _check_graphon(W) -> None:
