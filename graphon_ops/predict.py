@@ -107,7 +107,7 @@ def _check_trace_axes(trace_axes, y: np.ndarray) -> None:
 
 def _ridge(K: np.ndarray, diag_reg: float, absolute) -> float:
     """The value added to the diagonal: ``diag_reg``, or ``diag_reg * trace(K) / n`` (neural-tangents)."""
-    mean_diagonal = float(np.trace(K)) / K.shape[0]
+    mean_diagonal = float(np.sum(np.diag(K) / K.shape[0]))  # divided first: trace(K) overflows for entries near 1e308
     with np.errstate(over="ignore", invalid="ignore"):
         ridge = diag_reg if check_flag("diag_reg_absolute_scale", absolute) else diag_reg * mean_diagonal
         largest = ridge + float(np.abs(K).max())

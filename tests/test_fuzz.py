@@ -816,6 +816,15 @@ def test_found_by_fuzzing_is_a_value_error(case):
         _outcome(call)
 
 
+def test_predictions_from_a_kernel_near_the_float64_limit():
+    # trace(K) of 1e308 I overflowed and 0 * inf made a NaN ridge; with no ridge the training-point posterior
+    # mean is y exactly (K^-1 K y), and gradient flow with eta = 1e-308 has rate 1/3 per unit time (N = 3)
+    K = 1e308 * np.eye(3)
+    assert np.array_equal(_outcome(lambda: gp_inference(K, TARGETS)(None)), TARGETS)
+    flow = _outcome(lambda: gradient_descent_mse(K, TARGETS, learning_rate=1e-308)(t=1.0))
+    assert np.allclose(flow, TARGETS * (1.0 - np.exp(-1.0 / 3.0)), rtol=8 * np.finfo(float).eps, atol=0)
+
+
 @pytest.mark.parametrize("scale", [1.7e308, 1e308, 1e300, 1e-300, 1e-320])
 def test_kernels_of_extreme_scale(scale):
     # (K + K^T) / 2, traces and Cholesky solves overflowed (inf) or underflowed (NaN) at these scales
