@@ -6,6 +6,7 @@ input is reported where it enters the package instead of surfacing later as a Na
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 
@@ -16,7 +17,7 @@ from ._config import get_options
 __all__ = [
     "as_float_array", "as_mask", "check_positive_int", "check_nonnegative_float", "check_positive_float", "check_density",
     "check_choice", "check_rule", "check_unit_interval", "check_sorted_breakpoints", "as_generator", "check_memory",
-    "format_bytes", "check_float_dtype", "check_flag",
+    "format_bytes", "check_float_dtype", "check_flag", "check_arguments",
 ]
 
 
@@ -155,6 +156,19 @@ def check_float_dtype(name: str, value) -> np.dtype:
     if isinstance(value, bool) or dtype is None or dtype.name not in ("float64", "float32"):
         raise ValueError(f"{name} must be float64 or float32, got {value!r}")
     return dtype
+
+
+def check_arguments(name: str, f, *arguments: str) -> None:
+    """``f`` accepts the positional arguments named (checked on its signature, without calling it)."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # builtins without a signature: found out when called
+        return
+    try:
+        signature.bind(*arguments)
+    except TypeError:
+        raise ValueError(f"{name} must take {len(arguments)} positional argument(s) ({', '.join(arguments)}), "
+                         f"got {getattr(f, '__name__', type(f).__name__)}{signature}") from None
 
 
 def check_flag(name: str, value) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import numbers
 import re
 from tokenize import TokenError
@@ -26,9 +25,8 @@ from typing import Any, cast
 import numpy as np
 
 from ._config import get_options
-from ._validation import (as_float_array, as_mask, check_choice, check_flag, check_memory, check_positive_int,
-                          check_rule,
-                          check_sorted_breakpoints, check_unit_interval)
+from ._validation import (as_float_array, as_mask, check_arguments, check_choice, check_flag, check_memory,
+                          check_positive_int, check_rule, check_sorted_breakpoints, check_unit_interval)
 from .adaptive import adaptive_rule, check_rule_or_tol, graphon_density
 from .quadrature import QuadratureRule, composite
 
@@ -167,8 +165,8 @@ class Graphon:
         """
         if not (callable(f) and callable(g)):
             raise ValueError(f"f and g must be callables, got {type(f).__name__} and {type(g).__name__}")
-        _check_arguments("f", f, "u")
-        _check_arguments("g", g, "v")
+        check_arguments("f", f, "u")
+        check_arguments("g", g, "v")
         return cls(lambda u, v: np.asarray(f(u), dtype=float) * np.asarray(g(v), dtype=float), "product",
                    check_sorted_breakpoints("row_breaks", row_breaks),
                    check_sorted_breakpoints("col_breaks", col_breaks), factors=(f, g))
@@ -253,7 +251,7 @@ class Graphon:
         """
         if not callable(f):
             raise ValueError(f"f must be callable, got {type(f).__name__}")
-        _check_arguments("f", f, "u", "v")
+        check_arguments("f", f, "u", "v")
         scalar = None
         function = f
         if check_flag("jit", jit):
@@ -415,7 +413,8 @@ class Graphon:
         r""":math:`\rho(W) = \int_0^1\!\int_0^1 W(u,v)\,du\,dv`.
 
         Exact for constant and step graphons, and for sympy graphons whose integral sympy finds within
-        ``EXACT_INTEGRATION_SECONDS`` (3 s; in the main thread of a Unix process); otherwise, with ``tol``, an adaptive iterated integral reaching relative accuracy ``tol``
+        ``EXACT_INTEGRATION_SECONDS`` (3 s; in the main thread of a Unix process); otherwise, with ``tol``,
+        an adaptive iterated integral reaching relative accuracy ``tol``
         (:func:`~graphon_ops.adaptive.graphon_density`, which also returns the error estimate; an
         :class:`~graphon_ops.adaptive.AccuracyWarning` when a budget stops it); else the tensor rule
         ``rule`` x ``rule`` (default: :meth:`default_rule` on each side). Giving both ``rule`` and ``tol``
@@ -608,19 +607,6 @@ def _real_number(value) -> float | None:
         return None
     number = complex(sympy.N(value, 30))
     return number.real if abs(number.imag) <= 1e-14 * max(1.0, abs(number.real)) else None
-
-
-def _check_arguments(name: str, f, *arguments: str) -> None:
-    """``f`` accepts the positional arguments named (checked on its signature, without calling it)."""
-    try:
-        signature = inspect.signature(f)
-    except (TypeError, ValueError):  # builtins without a signature: found out when called
-        return
-    try:
-        signature.bind(*arguments)
-    except TypeError:
-        raise ValueError(f"{name} must take {len(arguments)} positional argument(s) ({', '.join(arguments)}), "
-                         f"got {getattr(f, '__name__', type(f).__name__)}{signature}") from None
 
 
 def _pairwise_evaluator(scalar):

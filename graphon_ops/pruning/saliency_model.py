@@ -25,10 +25,10 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 
-from .._validation import (as_float_array, as_mask, check_choice, check_density, check_memory,
+from .._validation import (as_float_array, as_mask, check_arguments, check_choice, check_density, check_memory,
                            check_positive_float, check_positive_int, check_rule)
 from ..adaptive import adaptive_rule, check_rule_or_tol, graphon_density
-from ..graphon import Graphon, _check_arguments
+from ..graphon import Graphon
 from ..quadrature import QuadratureRule, composite
 
 __all__ = ["LIMIT_METHODS", "limit_graphon", "Factorisation", "factorise", "estimate_graphon",
@@ -143,7 +143,7 @@ class _Factor:
 
 def _factor(name: str, factor, rule: QuadratureRule | None) -> _Factor:
     if callable(factor):
-        _check_arguments(name, factor, "u")
+        check_arguments(name, factor, "u")
         rule = rule if rule is not None else composite("gauss_legendre", DEFAULT_FACTOR_NODES, [0.0, 1.0])
         values = as_float_array(f"{name}(nodes)", np.broadcast_to(factor(rule.nodes), rule.nodes.shape), ndim=1)
         if values.min() < 0:
